@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { formatRupees } from './money.ts';
+
+describe('formatRupees', () => {
+  it('groups the Indian way and keeps every paisa', () => {
+    expect(formatRupees(12_345_600)).toBe('₹1,23,456.00');
+    expect(formatRupees(1_00_00_000_05)).toBe('₹1,00,00,000.05');
+    expect(formatRupees(0)).toBe('₹0.00');
+    expect(formatRupees(-150)).toBe('-₹1.50');
+    expect(formatRupees(9_007_199_254_740_991n)).toBe('₹9,00,71,99,25,47,409.91');
+  });
+});

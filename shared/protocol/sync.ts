@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { EnrolRequest, SaleRequest } from './api.ts';
+
+/**
+ * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose major
+ * version differs, with a message naming both; see docs/protocol.md.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** How often central tells every terminal its head, so an idle terminal notices a missed push. */
+export const HEARTBEAT_MS = 5_000;
+
+/** Most member states in one pull answer. */
+export const MAX_PULL = 5_000;
+
+/** A member's replicated state, stamped with the change number that produced it. */
+export const MemberState = z.object({
+  id: z.int().positive(),
+  mobile: z.string(),
+  name: z.string(),
+  balance: z.int(),
+  tier: z.string(),
+  smsConsent: z.boolean(),
+  seq: z.int().positive(),
+});
+export type MemberState = z.infer<typeof MemberState>;
+
+/** What a terminal needs to compute points offline: showrooms, categories and their rates. */
+export const Rules = z.object({
+  version: z.string(),
+  showrooms: z.array(z.object({ code: z.string(), name: z.string(), city: z.string() })),
+  categories: z.array(z.object({ code: z.string(), name: z.string() })),
+  rates: z.array(
+    z.object({
+      categoryCode: z.string(),
+      pointsPer100Rupees: z.int(),
+      effectiveFrom: z.string(),
+    }),
+  ),
+});
+export type Rules = z.infer<typeof Rules>;
+
+/** The handshake a terminal sends when it connects (Socket.IO `auth`). */
+export const Hello = z.object({
+  protocolVersion: z.int(),
+  terminalId: z.string().min(1).max(64),
+  secret: z.string().min(20).max(200),
+  appVersion: z.string().max(40).optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+/** `sync:pull` request: states changed after `after`, at most `limit`. */
+export const PullRequest = z.object({
+  after: z.int().min(0),
+  limit: z.int().min(1).max(MAX_PULL),
+  rulesVersion: z.string().optional(),
+});
+export type PullRequest = z.infer<typeof PullRequest>;
+
+/**
+ * `sync:pull` answer. `head` is central's newest change number in the same snapshot; when
+ * `hasMore` is false the terminal's cursor becomes `head`, else the last state's `seq`.
+ */
+export const PullResponse = z.object({
+  epoch: z.string(),
+  head: z.int().min(0),
+  changes: z.array(MemberState),
+  hasMore: z.boolean(),
+  rules: Rules.optional(),
+});
+export type PullResponse = z.infer<typeof PullResponse>;
+
+/**
+ * `member:changed` push after each commit: the states whose change numbers are
+ * (fromSeq, toSeq]. A terminal whose cursor is exactly `fromSeq` applies it and moves to
+ * `toSeq`; any other cursor means it missed something, and it pulls.
+ */
+export const ChangePush = z.object({
+  epoch: z.string(),
+  fromSeq: z.int().min(0),
+  toSeq: z.int().min(0),
+  changes: z.array(MemberState),
+});
+export type ChangePush = z.infer<typeof ChangePush>;
+
+/** `sync:head` heartbeat. */
+export const HeadBeat = z.object({
+  epoch: z.string(),
+  head: z.int().min(0),
+  rulesVersion: z.string(),
+});
+export type HeadBeat = z.infer<typeof HeadBeat>;
+
+/** One queued write from a terminal's outbox. */
+export const OutboxItem = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sale'), key: z.string().min(8).max(128), body: SaleRequest }),
+  z.object({ kind: z.literal('enrol'), key: z.string().min(8).max(128), body: EnrolRequest }),
+]);
+export type OutboxItem = z.input<typeof OutboxItem>;
+
+/** `outbox:submit` request: items in the order the cashier made them. */
+export const SubmitRequest = z.object({ items: z.array(z.unknown()).min(1).max(100) });
+
+/** The fate of one submitted item: written (or written before), or refused with a reason. */
+export const SubmitResult = z.object({
+  key: z.string(),
+  outcome: z.enum(['applied', 'replayed', 'refused']),
+  status: z.int(),
+  body: z.unknown(),
+});
+export type SubmitResult = z.infer<typeof SubmitResult>;
+
+/** Why central closed or refused a sync connection. */
+export const SyncRefusal = z.object({
+  code: z.enum(['bad-hello', 'protocol-version', 'unknown-terminal', 'revoked']),
+  message: z.string(),
+});
+export type SyncRefusal = z.infer<typeof SyncRefusal>;
