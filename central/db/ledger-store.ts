@@ -1,0 +1,782 @@
+import type { Knex } from 'knex';
+import { maskMobile } from '../../shared/mobile.ts';
+import type { LedgerEntryView, Member } from '../../shared/protocol/api.ts';
+import type { MemberState } from '../../shared/protocol/sync.ts';
+import { STATE_COLUMNS, toState } from './sync-store.ts';
+import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
+
+/** A database handle or an open transaction. */
+export type Q = Knex | Knex.Transaction;
+
+/** The stored first answer to an idempotency key. */
+export interface IdempotentRecord {
+  operation: string;
+  requestHash: string;
+  status: number;
+  response: unknown;
+}
+
+export async function findIdempotent(q: Q, keys: string[]): Promise<Map<string, IdempotentRecord>> {
+  const found = new Map<string, IdempotentRecord>();
+  if (keys.length === 0) return found;
+  const rows: {
+    key: string;
+    operation: string;
+    request_hash: string;
+    status: number;
+    response: string;
+  }[] = await q('idempotency_keys')
+    .whereIn('key', keys)
+    .select('key', 'operation', 'request_hash', 'status', 'response');
+  for (const row of rows) {
+    found.set(row.key, {
+      operation: row.operation,
+      requestHash: row.request_hash,
+      status: row.status,
+      response: JSON.parse(row.response) as unknown,
+    });
+  }
+  return found;
+}
+
+export async function insertIdempotent(
+  db: Db,
+  q: Q,
+  rows: {
+    key: string;
+    operation: string;
+    requestHash: string;
+    status: number;
+    response: unknown;
+  }[],
+  at: Date,
+): Promise<void> {
+  if (rows.length === 0) return;
+  if (db.dialect === 'pg') {
+    await q.raw(
+      `insert into idempotency_keys (key, operation, request_hash, status, response, created_at)
+       select key, operation, request_hash, status, response, ?::timestamptz
+         from jsonb_to_recordset(?::jsonb) as x(key text, operation text, request_hash text,
+              status int, response text)`,
+      [
+        at.toISOString(),
+        JSON.stringify(
+          rows.map((r) => ({
+            key: r.key,
+            operation: r.operation,
+            request_hash: r.requestHash,
+            status: r.status,
+            response: JSON.stringify(r.response),
+          })),
+        ),
+      ],
+    );
+    return;
+  }
+  await q('idempotency_keys').insert(
+    rows.map((r) => ({
+      key: r.key,
+      operation: r.operation,
+      request_hash: r.requestHash,
+      status: r.status,
+      response: JSON.stringify(r.response),
+      created_at: toDbTime(db, at),
+    })),
+  );
+}
+
+export async function loadShowrooms(q: Q): Promise<{ id: number; code: string }[]> {
+  return q('showrooms').select('id', 'code');
+}
+
+/** Every rate of every category, with the category's id. */
+export async function loadRates(
+  q: Q,
+): Promise<
+  { categoryId: number; categoryCode: string; pointsPer100Rupees: number; effectiveFrom: string }[]
+> {
+  const rows: {
+    category_id: number;
+    code: string;
+    points_per_100_rupees: number;
+    effective_from: unknown;
+  }[] = await q('category_rates as r')
+    .join('categories as c', 'c.id', 'r.category_id')
+    .select('r.category_id', 'c.code', 'r.points_per_100_rupees', 'r.effective_from');
+  return rows.map((r) => ({
+    categoryId: r.category_id,
+    categoryCode: r.code,
+    pointsPer100Rupees: r.points_per_100_rupees,
+    effectiveFrom: fromDbTime(r.effective_from),
+  }));
+}
+
+export interface SaleHead {
+  id: number;
+  memberId: number;
+  showroomId: number;
+  billNumber: string;
+}
+
+export async function loadSaleHeads(q: Q, ids: number[]): Promise<Map<number, SaleHead>> {
+  const heads = new Map<number, SaleHead>();
+  if (ids.length === 0) return heads;
+  const rows: { id: number; member_id: number; showroom_id: number; bill_number: string }[] =
+    await q('sales').whereIn('id', ids).select('id', 'member_id', 'showroom_id', 'bill_number');
+  for (const r of rows) {
+    heads.set(r.id, {
+      id: r.id,
+      memberId: r.member_id,
+      showroomId: r.showroom_id,
+      billNumber: r.bill_number,
+    });
+  }
+  return heads;
+}
+
+export interface LockedMember {
+  id: number;
+  mobile: string;
+  balance: number;
+}
+
+/**
+ * Reads and, on PostgreSQL, row-locks the members a batch touches, in id order so that two
+ * batches never wait on each other in a cycle. SQLite has one writer, which is lock enough.
+ */
+export async function lockMembers(
+  db: Db,
+  q: Q,
+  by: { mobiles: string[]; ids: number[] },
+): Promise<LockedMember[]> {
+  if (by.mobiles.length === 0 && by.ids.length === 0) return [];
+  const query = q('members')
+    .where((w) => {
+      if (by.mobiles.length > 0) void w.whereIn('mobile', by.mobiles);
+      if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
+    })
+    .orderBy('id')
+    .select('id', 'mobile', 'balance');
+  if (db.dialect === 'pg') void query.forUpdate();
+  return query;
+}
+
+export async function findExistingBills(q: Q, pairs: [number, string][]): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const rows: { showroom_id: number; bill_number: string }[] = await q('sales')
+    .whereIn(['showroom_id', 'bill_number'], pairs)
+    .select('showroom_id', 'bill_number');
+  return new Set(rows.map((r) => billKey(r.showroom_id, r.bill_number)));
+}
+
+/** Key of a bill within the chain. */
+export function billKey(showroomId: number, billNumber: string): string {
+  return `${showroomId}\u0000${billNumber}`;
+}
+
+export interface NewMemberRow {
+  mobile: string;
+  name: string;
+  birthday: string | null;
+  anniversary: string | null;
+  email: string | null;
+  smsConsent: boolean;
+  showroomId: number;
+  staffId: number | null;
+}
+
+/** Inserts a member unless the mobile exists; returns the new id or undefined. */
+export async function insertMember(
+  db: Db,
+  q: Q,
+  row: NewMemberRow,
+  at: Date,
+): Promise<number | undefined> {
+  const now = toDbTime(db, at);
+  const inserted: { id: number }[] = await q('members')
+    .insert({
+      mobile: row.mobile,
+      name: row.name,
+      birthday: row.birthday,
+      anniversary: row.anniversary,
+      email: row.email,
+      sms_consent: row.smsConsent,
+      consent_at: now,
+      consent_showroom_id: row.showroomId,
+      consent_staff_id: row.staffId,
+      enrolled_showroom_id: row.showroomId,
+      enrolled_at: now,
+      balance: 0,
+      seq: 0,
+      updated_at: now,
+    })
+    .onConflict('mobile')
+    .ignore()
+    .returning('id');
+  return inserted[0]?.id;
+}
+
+export interface SaleLineState {
+  saleLineId: number;
+  saleId: number;
+  lineNo: number;
+  sku: string;
+  categoryCode: string;
+  quantity: number;
+  amountPaise: number;
+  points: number;
+  returnedQuantity: number;
+}
+
+export async function loadSaleLines(q: Q, saleIds: number[]): Promise<SaleLineState[]> {
+  if (saleIds.length === 0) return [];
+  const rows: {
+    id: number;
+    sale_id: number;
+    line_no: number;
+    sku: string;
+    code: string;
+    quantity: number;
+    amount_paise: number;
+    points: number;
+    returned: number | string | null;
+  }[] = await q('sale_lines as l')
+    .join('categories as c', 'c.id', 'l.category_id')
+    .whereIn('l.sale_id', saleIds)
+    .select(
+      'l.id',
+      'l.sale_id',
+      'l.line_no',
+      'l.sku',
+      'c.code',
+      'l.quantity',
+      'l.amount_paise',
+      'l.points',
+      q('return_lines as rl').whereRaw('rl.sale_line_id = l.id').sum('rl.quantity').as('returned'),
+    )
+    .orderBy(['l.sale_id', 'l.line_no']);
+  return rows.map((r) => ({
+    saleLineId: r.id,
+    saleId: r.sale_id,
+    lineNo: r.line_no,
+    sku: r.sku,
+    categoryCode: r.code,
+    quantity: r.quantity,
+    amountPaise: r.amount_paise,
+    points: r.points,
+    returnedQuantity: Number(r.returned ?? 0),
+  }));
+}
+
+/** The earn entry of each sale, which a reversal points back at. */
+export async function findEarnEntries(q: Q, saleIds: number[]): Promise<Map<number, number>> {
+  if (saleIds.length === 0) return new Map();
+  const rows: { id: number; sale_id: number }[] = await q('ledger_entries')
+    .whereIn('sale_id', saleIds)
+    .andWhere('kind', 'earn')
+    .select('id', 'sale_id');
+  return new Map(rows.map((r) => [r.sale_id, r.id]));
+}
+
+export async function insertReturn(
+  db: Db,
+  q: Q,
+  row: {
+    key: string;
+    saleId: number;
+    showroomId: number;
+    staffId: number | null;
+    reason: string | null;
+    amountPaise: number;
+    points: number;
+    lines: { saleLineId: number; quantity: number; amountPaise: number; points: number }[];
+  },
+  at: Date,
+): Promise<number> {
+  const insertedRows: { id: number }[] = await q('sale_returns')
+    .insert({
+      idempotency_key: row.key,
+      sale_id: row.saleId,
+      showroom_id: row.showroomId,
+      staff_id: row.staffId,
+      reason: row.reason,
+      recorded_at: toDbTime(db, at),
+      amount_paise: row.amountPaise,
+      points: row.points,
+    })
+    .returning('id');
+  const [inserted] = insertedRows;
+  if (!inserted) throw new Error('insert into sale_returns returned no id');
+  await q('return_lines').insert(
+    row.lines.map((l) => ({
+      return_id: inserted.id,
+      sale_line_id: l.saleLineId,
+      quantity: l.quantity,
+      amount_paise: l.amountPaise,
+      points: l.points,
+    })),
+  );
+  return inserted.id;
+}
+
+export interface NewSaleRow {
+  key: string;
+  memberId: number;
+  showroomId: number;
+  terminalId: string | null;
+  staffId: number | null;
+  billNumber: string;
+  soldAt: Date;
+  amountPaise: number;
+  points: number;
+  lines: {
+    lineNo: number;
+    sku: string;
+    categoryId: number;
+    quantity: number;
+    amountPaise: number;
+    pointsPer100Rupees: number;
+    points: number;
+  }[];
+}
+
+/** Inserts sales and their lines in two statements; returns each sale's id by its key. */
+export async function insertSales(
+  db: Db,
+  q: Q,
+  sales: NewSaleRow[],
+  at: Date,
+): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  if (sales.length === 0) return ids;
+  if (db.dialect === 'pg') {
+    // One round trip for every sale and line of the batch, each set passed as one JSON value.
+    const result = await q.raw(
+      `with s as (
+         insert into sales (idempotency_key, member_id, showroom_id, terminal_id, staff_id,
+                            bill_number, sold_at, recorded_at, amount_paise, points)
+         select key, member_id, showroom_id, terminal_id, staff_id, bill_number, sold_at, ?::timestamptz,
+                amount_paise, points
+           from jsonb_to_recordset(?::jsonb) as x(key text, member_id bigint, showroom_id int,
+                terminal_id text, staff_id int, bill_number text, sold_at timestamptz,
+                amount_paise bigint, points int)
+         returning id, idempotency_key),
+       l as (
+         insert into sale_lines (sale_id, line_no, sku, category_id, quantity, amount_paise,
+                                 points_per_100_rupees, points)
+         select s.id, x.line_no, x.sku, x.category_id, x.quantity, x.amount_paise, x.rate, x.points
+           from jsonb_to_recordset(?::jsonb) as x(key text, line_no int, sku text, category_id int,
+                quantity int, amount_paise bigint, rate int, points int)
+           join s on s.idempotency_key = x.key)
+       select id, idempotency_key from s`,
+      [
+        at.toISOString(),
+        JSON.stringify(
+          sales.map((s) => ({
+            key: s.key,
+            member_id: s.memberId,
+            showroom_id: s.showroomId,
+            terminal_id: s.terminalId,
+            staff_id: s.staffId,
+            bill_number: s.billNumber,
+            sold_at: s.soldAt.toISOString(),
+            amount_paise: s.amountPaise,
+            points: s.points,
+          })),
+        ),
+        JSON.stringify(
+          sales.flatMap((s) =>
+            s.lines.map((l) => ({
+              key: s.key,
+              line_no: l.lineNo,
+              sku: l.sku,
+              category_id: l.categoryId,
+              quantity: l.quantity,
+              amount_paise: l.amountPaise,
+              rate: l.pointsPer100Rupees,
+              points: l.points,
+            })),
+          ),
+        ),
+      ],
+    );
+    for (const r of (result as { rows: { id: number; idempotency_key: string }[] }).rows) {
+      ids.set(r.idempotency_key, r.id);
+    }
+    return ids;
+  }
+  const recordedAt = toDbTime(db, at);
+  const rows: { id: number; idempotency_key: string }[] = await q('sales')
+    .insert(
+      sales.map((s) => ({
+        idempotency_key: s.key,
+        member_id: s.memberId,
+        showroom_id: s.showroomId,
+        terminal_id: s.terminalId,
+        staff_id: s.staffId,
+        bill_number: s.billNumber,
+        sold_at: toDbTime(db, s.soldAt),
+        recorded_at: recordedAt,
+        amount_paise: s.amountPaise,
+        points: s.points,
+      })),
+    )
+    .returning(['id', 'idempotency_key']);
+  for (const r of rows) ids.set(r.idempotency_key, r.id);
+  const lines = sales.flatMap((s) =>
+    s.lines.map((l) => ({
+      sale_id: ids.get(s.key),
+      line_no: l.lineNo,
+      sku: l.sku,
+      category_id: l.categoryId,
+      quantity: l.quantity,
+      amount_paise: l.amountPaise,
+      points_per_100_rupees: l.pointsPer100Rupees,
+      points: l.points,
+    })),
+  );
+  // Stay well under SQLite's limit on bound variables per statement.
+  for (let i = 0; i < lines.length; i += 2000)
+    await q('sale_lines').insert(lines.slice(i, i + 2000));
+  return ids;
+}
+
+export interface NewEntryRow {
+  key: string;
+  memberId: number;
+  kind: 'earn' | 'redeem' | 'reverse' | 'adjust' | 'expire' | 'bonus';
+  points: number;
+  balanceAfter: number;
+  saleId: number | null;
+  returnId: number | null;
+  refersToEntryId: number | null;
+  showroomId: number | null;
+  terminalId: string | null;
+  staffId: number | null;
+  reason: string | null;
+}
+
+/** Appends ledger entries; returns each entry's id by its idempotency key. */
+export async function insertEntries(
+  db: Db,
+  q: Q,
+  entries: NewEntryRow[],
+  at: Date,
+): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  if (entries.length === 0) return ids;
+  if (db.dialect === 'pg') {
+    // No join and no sort: rows reach the insert in array order, so ids follow the batch's
+    // order and each member's running balance stays in id order.
+    const result = await q.raw(
+      `insert into ledger_entries (member_id, kind, points, balance_after, sale_id, return_id,
+                                   refers_to_entry_id, idempotency_key, showroom_id, terminal_id,
+                                   staff_id, reason, created_at)
+       select member_id, kind, points, balance_after, sale_id, return_id, refers_to_entry_id, key,
+              showroom_id, terminal_id, staff_id, reason, ?::timestamptz
+         from jsonb_to_recordset(?::jsonb) as x(member_id bigint, kind text, points bigint,
+              balance_after bigint, sale_id bigint, return_id bigint, refers_to_entry_id bigint,
+              key text, showroom_id int, terminal_id text, staff_id int, reason text)
+       returning id, idempotency_key`,
+      [
+        at.toISOString(),
+        JSON.stringify(
+          entries.map((e) => ({
+            member_id: e.memberId,
+            kind: e.kind,
+            points: e.points,
+            balance_after: e.balanceAfter,
+            sale_id: e.saleId,
+            return_id: e.returnId,
+            refers_to_entry_id: e.refersToEntryId,
+            key: e.key,
+            showroom_id: e.showroomId,
+            terminal_id: e.terminalId,
+            staff_id: e.staffId,
+            reason: e.reason,
+          })),
+        ),
+      ],
+    );
+    for (const r of (result as { rows: { id: number; idempotency_key: string }[] }).rows) {
+      ids.set(r.idempotency_key, r.id);
+    }
+    return ids;
+  }
+  const createdAt = toDbTime(db, at);
+  const rows: { id: number; idempotency_key: string }[] = await q('ledger_entries')
+    .insert(
+      entries.map((e) => ({
+        member_id: e.memberId,
+        kind: e.kind,
+        points: e.points,
+        balance_after: e.balanceAfter,
+        sale_id: e.saleId,
+        return_id: e.returnId,
+        refers_to_entry_id: e.refersToEntryId,
+        idempotency_key: e.key,
+        showroom_id: e.showroomId,
+        terminal_id: e.terminalId,
+        staff_id: e.staffId,
+        reason: e.reason,
+        created_at: createdAt,
+      })),
+    )
+    .returning(['id', 'idempotency_key']);
+  for (const r of rows) ids.set(r.idempotency_key, r.id);
+  return ids;
+}
+
+/**
+ * Takes `count` numbers from the change sequence and returns the last. The row stays locked
+ * until commit, so numbers become visible in the order they were taken.
+ */
+async function takeSequence(db: Db, q: Q, count: number): Promise<number> {
+  const result: unknown = await q.raw(
+    'update change_seq set head = head + ? where id = 1 returning head',
+    [count],
+  );
+  const rows =
+    db.dialect === 'pg'
+      ? (result as { rows: { head: number | string }[] }).rows
+      : (result as { head: number }[]);
+  const head = rows[0]?.head;
+  if (head === undefined) throw new Error('change_seq has no row');
+  return Number(head);
+}
+
+/**
+ * Takes one change number per member the batch touched, last and in the same statement as it
+ * writes their balances: the change_seq row stays locked until commit, so numbers become
+ * visible in the order they were taken.
+ */
+export async function stampMembers(
+  db: Db,
+  q: Q,
+  members: { id: number; balance: number }[],
+  at: Date,
+): Promise<Stamp | undefined> {
+  if (members.length === 0) return undefined;
+  if (db.dialect === 'pg') {
+    const result = await q.raw(
+      `with head as (update change_seq set head = head + ? where id = 1 returning head)
+       update members m
+          set balance = x.balance, seq = head.head - ? + x.n, updated_at = ?::timestamptz
+         from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint, n int), head
+        where m.id = x.id
+        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq`,
+      [
+        members.length,
+        members.length,
+        at.toISOString(),
+        JSON.stringify(members.map((m, i) => ({ id: m.id, balance: m.balance, n: i + 1 }))),
+      ],
+    );
+    const states = (result as { rows: Parameters<typeof toState>[0][] }).rows
+      .map(toState)
+      .sort((a, b) => a.seq - b.seq);
+    const toSeq = states.at(-1)?.seq ?? 0;
+    return { fromSeq: toSeq - states.length, toSeq, states };
+  }
+  const head = await takeSequence(db, q, members.length);
+  await updateMembers(
+    db,
+    q,
+    members.map((m, i) => ({ id: m.id, balance: m.balance, seq: head - members.length + 1 + i })),
+    at,
+  );
+  const rows: Parameters<typeof toState>[0][] = await q('members')
+    .whereIn(
+      'id',
+      members.map((m) => m.id),
+    )
+    .orderBy('seq')
+    .select(STATE_COLUMNS);
+  return { fromSeq: head - members.length, toSeq: head, states: rows.map(toState) };
+}
+
+/** The change numbers a commit took, (fromSeq, toSeq], and the states it stamped. */
+export interface Stamp {
+  fromSeq: number;
+  toSeq: number;
+  states: MemberState[];
+}
+
+/** Writes new balances and change numbers of the members a batch touched. */
+async function updateMembers(
+  db: Db,
+  q: Q,
+  updates: { id: number; balance: number; seq: number }[],
+  at: Date,
+): Promise<void> {
+  for (let i = 0; i < updates.length; i += 500) {
+    const chunk = updates.slice(i, i + 500);
+    const balanceCase = chunk.map(() => 'when ? then ?').join(' ');
+    const bindings: (number | string | Date)[] = [];
+    for (const u of chunk) bindings.push(u.id, u.balance);
+    for (const u of chunk) bindings.push(u.id, u.seq);
+    bindings.push(toDbTime(db, at));
+    bindings.push(...chunk.map((u) => u.id));
+    const cast = db.dialect === 'pg' ? '::bigint' : '';
+    await q.raw(
+      `update members set
+         balance = case id ${balanceCase.replaceAll('then ?', `then ?${cast}`)} end,
+         seq = case id ${balanceCase.replaceAll('then ?', `then ?${cast}`)} end,
+         updated_at = ?
+       where id in (${chunk.map(() => '?').join(',')})`,
+      bindings,
+    );
+  }
+}
+
+interface MemberRow {
+  id: number;
+  mobile: string;
+  name: string;
+  birthday: string | null;
+  anniversary: string | null;
+  email: string | null;
+  sms_consent: boolean | number;
+  consent_at: unknown;
+  consent_code: string | null;
+  enrolled_at: unknown;
+  enrolled_code: string | null;
+  balance: number;
+  tier: string;
+}
+
+function memberQuery(q: Q) {
+  return q('members as m')
+    .leftJoin('showrooms as cs', 'cs.id', 'm.consent_showroom_id')
+    .leftJoin('showrooms as es', 'es.id', 'm.enrolled_showroom_id')
+    .select(
+      'm.id',
+      'm.mobile',
+      'm.name',
+      'm.birthday',
+      'm.anniversary',
+      'm.email',
+      'm.sms_consent',
+      'm.consent_at',
+      'cs.code as consent_code',
+      'm.enrolled_at',
+      'es.code as enrolled_code',
+      'm.balance',
+      'm.tier',
+    );
+}
+
+function toMember(r: MemberRow): Member {
+  return {
+    id: r.id,
+    mobile: r.mobile,
+    maskedMobile: maskMobile(r.mobile),
+    name: r.name,
+    birthday: r.birthday,
+    anniversary: r.anniversary,
+    email: r.email,
+    smsConsent: fromDbBool(r.sms_consent),
+    consentAt: fromDbTime(r.consent_at),
+    consentShowroomCode: r.consent_code,
+    enrolledAt: fromDbTime(r.enrolled_at),
+    enrolledShowroomCode: r.enrolled_code,
+    balance: r.balance,
+    tier: r.tier,
+  };
+}
+
+export async function loadMembers(q: Q, ids: number[]): Promise<Map<number, Member>> {
+  if (ids.length === 0) return new Map();
+  const rows: MemberRow[] = await memberQuery(q).whereIn('m.id', ids);
+  return new Map(rows.map((r) => [r.id, toMember(r)]));
+}
+
+export async function findMemberByMobile(q: Q, mobile: string): Promise<Member | undefined> {
+  const row: MemberRow | undefined = await memberQuery(q).where('m.mobile', mobile).first();
+  return row ? toMember(row) : undefined;
+}
+
+export async function findMemberById(q: Q, id: number): Promise<Member | undefined> {
+  return (await loadMembers(q, [id])).get(id);
+}
+
+interface EntryRow {
+  id: number;
+  kind: LedgerEntryView['kind'];
+  points: number;
+  balance_after: number;
+  created_at: unknown;
+  showroom_code: string | null;
+  terminal_id: string | null;
+  username: string | null;
+  reason: string | null;
+  sale_id: number | null;
+  bill_number: string | null;
+  refers_to_entry_id: number | null;
+}
+
+/** Ledger entries as shown to staff, joined with showroom, staff and bill. */
+export function entryQuery(q: Q) {
+  return q('ledger_entries as e')
+    .leftJoin('showrooms as s', 's.id', 'e.showroom_id')
+    .leftJoin('staff as st', 'st.id', 'e.staff_id')
+    .leftJoin('sales as sa', 'sa.id', 'e.sale_id')
+    .select(
+      'e.id',
+      'e.kind',
+      'e.points',
+      'e.balance_after',
+      'e.created_at',
+      's.code as showroom_code',
+      'e.terminal_id',
+      'st.username',
+      'e.reason',
+      'e.sale_id',
+      'sa.bill_number',
+      'e.refers_to_entry_id',
+    );
+}
+
+export function toEntryView(r: EntryRow): LedgerEntryView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    points: r.points,
+    balanceAfter: r.balance_after,
+    at: fromDbTime(r.created_at),
+    showroomCode: r.showroom_code,
+    terminalId: r.terminal_id,
+    staffUsername: r.username,
+    reason: r.reason,
+    saleId: r.sale_id,
+    billNumber: r.bill_number,
+    refersToEntryId: r.refers_to_entry_id,
+  };
+}
+
+export async function loadEntries(q: Q, ids: number[]): Promise<Map<number, LedgerEntryView>> {
+  if (ids.length === 0) return new Map();
+  const rows: EntryRow[] = await entryQuery(q).whereIn('e.id', ids);
+  return new Map(rows.map((r) => [r.id, toEntryView(r)]));
+}
+
+/** A member's entries in [from, to), oldest first, and the balance before `from`. */
+export async function entriesBetween(
+  db: Db,
+  memberId: number,
+  from: Date,
+  to: Date,
+): Promise<{ opening: number; entries: LedgerEntryView[] }> {
+  const before: { balance_after: number } | undefined = await db
+    .knex('ledger_entries')
+    .where('member_id', memberId)
+    .andWhere('created_at', '<', toDbTime(db, from))
+    .orderBy('id', 'desc')
+    .first('balance_after');
+  const rows: EntryRow[] = await entryQuery(db.knex)
+    .where('e.member_id', memberId)
+    .andWhere('e.created_at', '>=', toDbTime(db, from))
+    .andWhere('e.created_at', '<', toDbTime(db, to))
+    .orderBy('e.id');
+  return { opening: before?.balance_after ?? 0, entries: rows.map(toEntryView) };
+}

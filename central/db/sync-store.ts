@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import type { MemberState, Rules } from '../../shared/protocol/sync.ts';
+import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
+import type { Q } from './ledger-store.ts';
+
+interface StateRow {
+  id: number;
+  mobile: string;
+  name: string;
+  balance: number;
+  tier: string;
+  sms_consent: boolean | number;
+  seq: number;
+}
+
+/** Columns of a member's replicated state. */
+export const STATE_COLUMNS = ['id', 'mobile', 'name', 'balance', 'tier', 'sms_consent', 'seq'];
+
+export function toState(r: StateRow): MemberState {
+  return {
+    id: r.id,
+    mobile: r.mobile,
+    name: r.name,
+    balance: r.balance,
+    tier: r.tier,
+    smsConsent: fromDbBool(r.sms_consent),
+    seq: r.seq,
+  };
+}
+
+export async function getEpoch(q: Q): Promise<string> {
+  const row: { value: string } | undefined = await q('meta').where('key', 'epoch').first('value');
+  if (!row) throw new Error('meta has no epoch: run the migrations');
+  return row.value;
+}
+
+/**
+ * States changed after `after`, in change order, with the head of the same snapshot. Change
+ * numbers commit in order (see takeSequence), so nothing below the head can appear later.
+ */
+export async function pullChanges(
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<{ epoch: string; head: number; changes: MemberState[] }> {
+  return db.knex.transaction(
+    async (trx) => {
+      const head: { head: number } | undefined = await trx('change_seq')
+        .where('id', 1)
+        .first('head');
+      const rows: StateRow[] = await trx('members')
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(limit)
+        .select(STATE_COLUMNS);
+      return { epoch: await getEpoch(trx), head: head?.head ?? 0, changes: rows.map(toState) };
+    },
+    db.dialect === 'pg' ? { isolationLevel: 'repeatable read', readOnly: true } : {},
+  );
+}
+
+/** Showrooms, categories and rates, with a version that changes whenever any of them does. */
+export async function loadRules(q: Q): Promise<Rules> {
+  const showrooms: { code: string; name: string; city: string }[] = await q('showrooms')
+    .select('code', 'name', 'city')
+    .orderBy('code');
+  const categories: { code: string; name: string }[] = await q('categories')
+    .select('code', 'name')
+    .orderBy('code');
+  const rateRows: { code: string; points_per_100_rupees: number; effective_from: unknown }[] =
+    await q('category_rates as r')
+      .join('categories as c', 'c.id', 'r.category_id')
+      .select('c.code', 'r.points_per_100_rupees', 'r.effective_from')
+      .orderBy(['c.code', 'r.effective_from']);
+  const rates = rateRows.map((r) => ({
+    categoryCode: r.code,
+    pointsPer100Rupees: r.points_per_100_rupees,
+    effectiveFrom: fromDbTime(r.effective_from),
+  }));
+  const version = createHash('sha256')
+    .update(JSON.stringify([showrooms, categories, rates]))
+    .digest('hex')
+    .slice(0, 16);
+  return { version, showrooms, categories, rates };
+}
+
+export interface TerminalRecord {
+  id: string;
+  showroomId: number;
+  showroomCode: string;
+  name: string;
+  secretHash: string;
+  revokedAt: string | null;
+}
+
+export async function findTerminal(db: Db, id: string): Promise<TerminalRecord | undefined> {
+  const row:
+    | {
+        id: string;
+        showroom_id: number;
+        code: string;
+        name: string;
+        secret_hash: string;
+        revoked_at: unknown;
+      }
+    | undefined = await db
+    .knex('terminals as t')
+    .join('showrooms as s', 's.id', 't.showroom_id')
+    .where('t.id', id)
+    .first('t.id', 't.showroom_id', 's.code', 't.name', 't.secret_hash', 't.revoked_at');
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    showroomId: row.showroom_id,
+    showroomCode: row.code,
+    name: row.name,
+    secretHash: row.secret_hash,
+    revokedAt: row.revoked_at === null ? null : fromDbTime(row.revoked_at),
+  };
+}
+
+export async function listTerminals(db: Db): Promise<
+  {
+    id: string;
+    showroomCode: string;
+    name: string;
+    pairedAt: string;
+    revokedAt: string | null;
+    lastSeenAt: string | null;
+    appVersion: string | null;
+  }[]
+> {
+  const rows: {
+    id: string;
+    code: string;
+    name: string;
+    paired_at: unknown;
+    revoked_at: unknown;
+    last_seen_at: unknown;
+    app_version: string | null;
+  }[] = await db
+    .knex('terminals as t')
+    .join('showrooms as s', 's.id', 't.showroom_id')
+    .select(
+      't.id',
+      's.code',
+      't.name',
+      't.paired_at',
+      't.revoked_at',
+      't.last_seen_at',
+      't.app_version',
+    )
+    .orderBy('t.paired_at');
+  return rows.map((r) => ({
+    id: r.id,
+    showroomCode: r.code,
+    name: r.name,
+    pairedAt: fromDbTime(r.paired_at),
+    revokedAt: r.revoked_at === null ? null : fromDbTime(r.revoked_at),
+    lastSeenAt: r.last_seen_at === null ? null : fromDbTime(r.last_seen_at),
+    appVersion: r.app_version,
+  }));
+}
+
+export async function insertPairingCode(
+  db: Db,
+  codeHash: string,
+  showroomId: number,
+  at: Date,
+  expiresAt: Date,
+): Promise<void> {
+  await db.knex('pairing_codes').insert({
+    code_hash: codeHash,
+    showroom_id: showroomId,
+    created_at: toDbTime(db, at),
+    expires_at: toDbTime(db, expiresAt),
+  });
+}
+
+/**
+ * Uses a pairing code once: marks it used and creates the terminal in one transaction.
+ * Returns undefined when the code is unknown, used or expired.
+ */
+export async function pairTerminal(
+  db: Db,
+  codeHash: string,
+  terminal: { id: string; name: string; secretHash: string },
+  at: Date,
+): Promise<{ showroomCode: string } | undefined> {
+  return db.knex.transaction(async (trx) => {
+    const used: { showroom_id: number }[] = await trx('pairing_codes')
+      .where('code_hash', codeHash)
+      .whereNull('used_at')
+      .andWhere('expires_at', '>', toDbTime(db, at))
+      .update({ used_at: toDbTime(db, at), terminal_id: terminal.id })
+      .returning('showroom_id');
+    const showroomId = used[0]?.showroom_id;
+    if (showroomId === undefined) return undefined;
+    await trx('terminals').insert({
+      id: terminal.id,
+      showroom_id: showroomId,
+      name: terminal.name,
+      secret_hash: terminal.secretHash,
+      paired_at: toDbTime(db, at),
+    });
+    const showroom: { code: string } | undefined = await trx('showrooms')
+      .where('id', showroomId)
+      .first('code');
+    return { showroomCode: showroom?.code ?? '' };
+  });
+}
+
+export async function revokeTerminal(db: Db, id: string, at: Date): Promise<boolean> {
+  const n = await db
+    .knex('terminals')
+    .where('id', id)
+    .whereNull('revoked_at')
+    .update({ revoked_at: toDbTime(db, at) });
+  return n > 0;
+}
+
+export async function touchTerminal(
+  db: Db,
+  id: string,
+  at: Date,
+  appVersion: string | null,
+): Promise<void> {
+  await db
+    .knex('terminals')
+    .where('id', id)
+    .update({ last_seen_at: toDbTime(db, at), app_version: appVersion });
+}

@@ -1,0 +1,712 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { earnForSale, reverseLine, type EarnRate } from '../../shared/points/earn.ts';
+import type {
+  AdjustRequest,
+  EnrolRequest,
+  Member,
+  ReturnRequest,
+  SaleRequest,
+  SaleResult,
+  ReturnResult,
+  StaffRole,
+} from '../../shared/protocol/api.ts';
+import { AppError } from '../errors.ts';
+import type { Db } from '../db/connect.ts';
+import * as store from '../db/ledger-store.ts';
+import type { Clock } from '../time.ts';
+import { GroupCommitter } from './group-commit.ts';
+
+/** Who asks for a write: a signed-in staff member, at their showroom. */
+export interface Actor {
+  /** The signed-in staff member; null for a write replayed from a terminal's outbox. */
+  staffId: number | null;
+  role: StaffRole;
+  showroomId: number | null;
+  /** Set when the write comes from a paired terminal; overrides any terminal id in the body. */
+  terminalId?: string;
+}
+
+/** A change to the ledger or to a member's replicated state. */
+export type WriteCommand =
+  | { kind: 'sale'; key: string; requestHash: string; sale: SaleRequest; actor: Actor }
+  | {
+      kind: 'return';
+      key: string;
+      requestHash: string;
+      saleId: number;
+      request: ReturnRequest;
+      actor: Actor;
+    }
+  | {
+      kind: 'adjust';
+      key: string;
+      requestHash: string;
+      memberId: number;
+      request: AdjustRequest;
+      actor: Actor;
+    }
+  | { kind: 'enrol'; request: EnrolRequest; actor: Actor };
+
+/** A write's answer: the HTTP status and body, and whether it replays an earlier answer. */
+export interface WriteOutcome {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** Stable hash of a request, so a key reused for a different request is caught. */
+export function hashRequest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface WriterOptions {
+  db: Db;
+  clock: Clock;
+  maxBatch: number;
+  /** Batches written at once; SQLite has one writer, so 1 there. */
+  maxInFlight: number;
+  saleMaxAgeDays: number;
+  clockSkewSeconds: number;
+  onBatch?: (size: number, ms: number) => void;
+  /** Called after each commit that changed members, with what it stamped. */
+  onCommitted?: (stamp: store.Stamp) => void;
+}
+
+/**
+ * How long a process trusts its copy of showrooms and rates. An unknown code reloads at once;
+ * rate changes are scheduled at least RATE_LEAD_MS ahead, so a copy this young always holds
+ * every rate that can apply now.
+ */
+export const REFERENCE_TTL_MS = 5_000;
+/** The earliest a new rate may start, from the moment it is saved. */
+export const RATE_LEAD_MS = 60_000;
+
+interface ReferenceData {
+  showroomByCode: Map<string, number>;
+  rates: EarnRate[];
+  categoryIdByCode: Map<string, number>;
+  loadedAtMs: number;
+}
+
+const RETRYABLE_PG = new Set(['40001', '40P01', '23505']);
+
+/**
+ * The only writer of the ledger and of members' replicated state in a central process. It
+ * groups concurrent commands into one transaction; a refusal of one command never affects
+ * the others, and an unexpected database error makes it retry the batch one by one.
+ */
+export class LedgerWriter {
+  private readonly committer: GroupCommitter<WriteCommand, WriteOutcome>;
+  private readonly options: WriterOptions;
+  private reference: ReferenceData | undefined;
+
+  constructor(options: WriterOptions) {
+    this.options = options;
+    this.committer = new GroupCommitter({
+      maxBatch: options.maxBatch,
+      maxInFlight: options.maxInFlight,
+      runBatch: (commands) => this.runBatch(commands),
+      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    });
+  }
+
+  /** Forgets cached showrooms and rates; call after changing them. */
+  forgetReferenceData(): void {
+    this.reference = undefined;
+  }
+
+  private async referenceData(trx: Knex.Transaction, fresh: boolean): Promise<ReferenceData> {
+    const cached = this.reference;
+    if (!fresh && cached && performance.now() - cached.loadedAtMs < REFERENCE_TTL_MS) return cached;
+    const [showrooms, rates] = await Promise.all([store.loadShowrooms(trx), store.loadRates(trx)]);
+    this.reference = {
+      showroomByCode: new Map(showrooms.map((s) => [s.code, s.id])),
+      rates,
+      categoryIdByCode: new Map(rates.map((r) => [r.categoryCode, r.categoryId])),
+      loadedAtMs: performance.now(),
+    };
+    return this.reference;
+  }
+
+  get waiting(): number {
+    return this.committer.waiting;
+  }
+
+  /** Writes one command; resolves once it is committed, rejects with an AppError if refused. */
+  write(command: WriteCommand): Promise<WriteOutcome> {
+    return this.committer.submit(command);
+  }
+
+  private async runBatch(commands: WriteCommand[]): Promise<(WriteOutcome | Error)[]> {
+    try {
+      return await this.commit(commands);
+    } catch (error) {
+      if (commands.length > 1) {
+        const results: (WriteOutcome | Error)[] = [];
+        for (const command of commands) results.push(...(await this.runBatch([command])));
+        return results;
+      }
+      return [await this.retryAlone(commands[0] as WriteCommand, error)];
+    }
+  }
+
+  private async retryAlone(
+    command: WriteCommand,
+    firstError: unknown,
+  ): Promise<WriteOutcome | Error> {
+    let error = firstError;
+    for (let attempt = 0; attempt < 3 && isRetryable(error); attempt += 1) {
+      try {
+        const [result] = await this.commit([command]);
+        return result ?? new Error('no result');
+      } catch (again) {
+        error = again;
+      }
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  /** One transaction for the batch; after it commits, tells the sync layer what changed. */
+  private async commit(commands: WriteCommand[]): Promise<(WriteOutcome | Error)[]> {
+    const sink: { stamp?: store.Stamp } = {};
+    const results = await this.options.db.knex.transaction((trx) =>
+      this.applyBatch(trx, commands, sink),
+    );
+    if (sink.stamp) this.options.onCommitted?.(sink.stamp);
+    return results;
+  }
+
+  private async applyBatch(
+    trx: Knex.Transaction,
+    commands: WriteCommand[],
+    sink: { stamp?: store.Stamp },
+  ): Promise<(WriteOutcome | Error)[]> {
+    const { db, clock } = this.options;
+    const now = clock.now();
+    const results: (WriteOutcome | Error | undefined)[] = new Array<undefined>(commands.length);
+
+    // 1. Lock the members this batch touches, before reading anything they decide: a command
+    //    repeated in a concurrent batch (same key, so same member) waits here for it to commit.
+    const returnSaleIds = commands.flatMap((command) =>
+      command.kind === 'return' ? [command.saleId] : [],
+    );
+    const saleHeads = await store.loadSaleHeads(trx, returnSaleIds);
+    const mobiles = commands.flatMap((command) =>
+      command.kind === 'sale'
+        ? [command.sale.mobile]
+        : command.kind === 'enrol'
+          ? [command.request.mobile]
+          : [],
+    );
+    const memberIds = commands.flatMap((command) =>
+      command.kind === 'adjust'
+        ? [command.memberId]
+        : command.kind === 'return'
+          ? [saleHeads.get(command.saleId)?.memberId ?? 0]
+          : [],
+    );
+    const members = new Map<number, store.LockedMember & { dirty: boolean }>();
+    const memberIdByMobile = new Map<string, number>();
+    const remember = (m: store.LockedMember, dirty: boolean) => {
+      members.set(m.id, { ...m, balance: m.balance, dirty });
+      memberIdByMobile.set(m.mobile, m.id);
+    };
+    for (const m of await store.lockMembers(db, trx, {
+      mobiles: [...new Set(mobiles)],
+      ids: [...new Set(memberIds.filter((id) => id > 0))],
+    })) {
+      remember(m, false);
+    }
+
+    // 2. Idempotency: answers already given, and keys repeated inside this batch.
+    const keyed = commands.map((c) => (c.kind === 'enrol' ? undefined : c));
+    const prior = await store.findIdempotent(trx, [
+      ...new Set(keyed.flatMap((c) => (c ? [c.key] : []))),
+    ]);
+    const firstIndexOfKey = new Map<string, number>();
+    const repeats: [number, number][] = [];
+    keyed.forEach((c, i) => {
+      if (!c) return;
+      const earlier = prior.get(c.key);
+      if (earlier) {
+        results[i] =
+          earlier.requestHash === c.requestHash && earlier.operation === c.kind
+            ? { status: earlier.status, body: earlier.response, replayed: true }
+            : reusedKey(c.key);
+        return;
+      }
+      const first = firstIndexOfKey.get(c.key);
+      if (first === undefined) firstIndexOfKey.set(c.key, i);
+      else repeats.push([i, first]);
+    });
+    const repeatIndexes = new Set(repeats.map(([i]) => i));
+    const todo = commands
+      .map((command, index) => ({ command, index }))
+      .filter(({ index }) => results[index] === undefined && !repeatIndexes.has(index));
+
+    // 3. Reference data, and what the locked members' sales already hold.
+    let reference = await this.referenceData(trx, false);
+    const isKnown = (ref: ReferenceData) =>
+      todo.every(({ command }) => {
+        if (command.kind === 'sale') {
+          return (
+            ref.showroomByCode.has(command.sale.showroomCode) &&
+            command.sale.lines.every((l) => ref.categoryIdByCode.has(l.categoryCode))
+          );
+        }
+        return command.kind !== 'enrol' || ref.showroomByCode.has(command.request.showroomCode);
+      });
+    if (!isKnown(reference)) reference = await this.referenceData(trx, true);
+    const { showroomByCode, rates, categoryIdByCode } = reference;
+
+    const bills = await store.findExistingBills(
+      trx,
+      todo.flatMap(({ command }) => {
+        if (command.kind !== 'sale') return [];
+        const showroomId = showroomByCode.get(command.sale.showroomCode);
+        return showroomId === undefined
+          ? []
+          : [[showroomId, command.sale.billNumber] as [number, string]];
+      }),
+    );
+    const saleLines = await store.loadSaleLines(trx, [...saleHeads.keys()]);
+    const earnEntries = await store.findEarnEntries(trx, [...saleHeads.keys()]);
+
+    // 4. Each command in arrival order, against the batch's running balances.
+    const newSales: store.NewSaleRow[] = [];
+    const newEntries: store.NewEntryRow[] = [];
+    const idempotent: {
+      key: string;
+      operation: string;
+      requestHash: string;
+      status: number;
+      body: () => unknown;
+    }[] = [];
+    const enrolled: { index: number; memberId: number; created: boolean }[] = [];
+
+    const showroomOf = (code: string, actor: Actor): number => {
+      const id = showroomByCode.get(code);
+      if (id === undefined) {
+        throw new AppError('unknown-showroom', `There is no showroom with code ${code}.`, [
+          { pointer: '/showroomCode', message: `unknown showroom ${code}` },
+        ]);
+      }
+      if (actor.role !== 'admin' && actor.showroomId !== null && actor.showroomId !== id) {
+        throw new AppError(
+          'wrong-showroom',
+          `You are signed in for another showroom, not ${code}.`,
+        );
+      }
+      return id;
+    };
+
+    for (const { command, index } of todo) {
+      try {
+        switch (command.kind) {
+          case 'enrol': {
+            const req = command.request;
+            const showroomId = showroomOf(req.showroomCode, command.actor);
+            for (const [field, date] of [
+              ['birthday', req.birthday],
+              ['anniversary', req.anniversary],
+            ] as const) {
+              if (date !== undefined && date > now.toISOString().slice(0, 10)) {
+                throw new AppError('validation', `The ${field} ${date} is in the future.`, [
+                  { pointer: `/${field}`, message: 'must not be in the future' },
+                ]);
+              }
+            }
+            const existing = memberIdByMobile.get(req.mobile);
+            if (existing !== undefined) {
+              enrolled.push({ index, memberId: existing, created: false });
+              break;
+            }
+            let id = await store.insertMember(
+              db,
+              trx,
+              {
+                mobile: req.mobile,
+                name: req.name,
+                birthday: req.birthday ?? null,
+                anniversary: req.anniversary ?? null,
+                email: req.email ?? null,
+                smsConsent: req.smsConsent,
+                showroomId,
+                staffId: command.actor.staffId,
+              },
+              now,
+            );
+            let created = true;
+            if (id === undefined) {
+              // Another central process enrolled this mobile a moment ago: return that member.
+              const [row] = await store.lockMembers(db, trx, { mobiles: [req.mobile], ids: [] });
+              if (!row) throw new Error(`member ${req.mobile} vanished`);
+              remember(row, false);
+              id = row.id;
+              created = false;
+            } else {
+              remember({ id, mobile: req.mobile, balance: 0 }, true);
+            }
+            enrolled.push({ index, memberId: id, created });
+            break;
+          }
+          case 'sale': {
+            const sale = command.sale;
+            const showroomId = showroomOf(sale.showroomCode, command.actor);
+            const memberId = memberIdByMobile.get(sale.mobile);
+            const member = memberId === undefined ? undefined : members.get(memberId);
+            if (!member) {
+              throw new AppError(
+                'member-not-found',
+                `No member has the mobile ${sale.mobile}; enrol the customer first.`,
+              );
+            }
+            const soldAt = sale.soldAt ? new Date(sale.soldAt) : now;
+            this.checkSaleTime(soldAt, now);
+            const bill = store.billKey(showroomId, sale.billNumber);
+            if (bills.has(bill)) {
+              throw new AppError(
+                'bill-already-recorded',
+                `Bill ${sale.billNumber} at ${sale.showroomCode} already earned points; a bill earns once.`,
+              );
+            }
+            const earning = earnForSale(sale.lines, rates, soldAt);
+            if (!earning.ok) {
+              throw new AppError(
+                'unknown-category',
+                `No earn rate for ${earning.unknownCategories.join(', ')} at ${soldAt.toISOString()}.`,
+                sale.lines.flatMap((l, i) =>
+                  earning.unknownCategories.includes(l.categoryCode)
+                    ? [
+                        {
+                          pointer: `/lines/${i}/categoryCode`,
+                          message: `unknown category ${l.categoryCode}`,
+                        },
+                      ]
+                    : [],
+                ),
+              );
+            }
+            bills.add(bill);
+            member.balance += earning.points;
+            member.dirty ||= earning.points !== 0;
+            const balanceAfter = member.balance;
+            newSales.push({
+              key: command.key,
+              memberId: member.id,
+              showroomId,
+              terminalId: command.actor.terminalId ?? sale.terminalId ?? null,
+              staffId: command.actor.staffId,
+              billNumber: sale.billNumber,
+              soldAt,
+              amountPaise: earning.amountPaise,
+              points: earning.points,
+              lines: earning.lines.map((l, i) => ({
+                lineNo: i + 1,
+                sku: l.sku,
+                categoryId: categoryIdByCode.get(l.categoryCode) ?? 0,
+                quantity: l.quantity,
+                amountPaise: l.amountPaise,
+                pointsPer100Rupees: l.pointsPer100Rupees,
+                points: l.points,
+              })),
+            });
+            if (earning.points !== 0) {
+              newEntries.push({
+                key: command.key,
+                memberId: member.id,
+                kind: 'earn',
+                points: earning.points,
+                balanceAfter,
+                saleId: null,
+                returnId: null,
+                refersToEntryId: null,
+                showroomId,
+                terminalId: command.actor.terminalId ?? sale.terminalId ?? null,
+                staffId: command.actor.staffId,
+                reason: null,
+              });
+            }
+            const key = command.key;
+            idempotent.push({
+              key,
+              operation: 'sale',
+              requestHash: command.requestHash,
+              status: 201,
+              body: (): SaleResult => ({
+                saleId: saleIds.get(key) ?? 0,
+                memberId: member.id,
+                billNumber: sale.billNumber,
+                showroomCode: sale.showroomCode,
+                soldAt: soldAt.toISOString(),
+                recordedAt: now.toISOString(),
+                amountPaise: earning.amountPaise,
+                points: earning.points,
+                balanceAfter,
+                lines: earning.lines.map((l, i) => ({
+                  lineNo: i + 1,
+                  sku: l.sku,
+                  categoryCode: l.categoryCode,
+                  quantity: l.quantity,
+                  amountPaise: l.amountPaise,
+                  pointsPer100Rupees: l.pointsPer100Rupees,
+                  points: l.points,
+                })),
+              }),
+            });
+            break;
+          }
+          case 'return': {
+            const head = saleHeads.get(command.saleId);
+            if (!head) throw new AppError('sale-not-found', `There is no sale ${command.saleId}.`);
+            if (command.actor.role === 'cashier') {
+              throw new AppError('forbidden', 'A return reverses points: a manager must do it.');
+            }
+            const member = members.get(head.memberId);
+            if (!member) throw new Error(`member ${head.memberId} of sale ${head.id} not locked`);
+            const lines = saleLines.filter((l) => l.saleId === head.id);
+            const wanted =
+              command.request.lines ??
+              lines
+                .filter((l) => l.quantity > l.returnedQuantity)
+                .map((l) => ({ lineNo: l.lineNo, quantity: l.quantity - l.returnedQuantity }));
+            if (wanted.length === 0) {
+              throw new AppError(
+                'return-not-possible',
+                `Every unit of sale ${head.id} has already come back.`,
+              );
+            }
+            const seen = new Set<number>();
+            const reversed = wanted.map((w, i) => {
+              const line = lines.find((l) => l.lineNo === w.lineNo);
+              if (!line || seen.has(w.lineNo)) {
+                throw new AppError(
+                  'return-not-possible',
+                  line
+                    ? `Line ${w.lineNo} is listed twice.`
+                    : `Sale ${head.id} has no line ${w.lineNo}.`,
+                  [{ pointer: `/lines/${i}/lineNo`, message: 'no such line, or listed twice' }],
+                );
+              }
+              seen.add(w.lineNo);
+              const left = line.quantity - line.returnedQuantity;
+              if (w.quantity > left) {
+                throw new AppError(
+                  'return-not-possible',
+                  `Line ${w.lineNo} (${line.sku}) has ${left} unit(s) left to return, not ${w.quantity}.`,
+                  [{ pointer: `/lines/${i}/quantity`, message: `at most ${left}` }],
+                );
+              }
+              return {
+                line,
+                quantity: w.quantity,
+                ...reverseLine(line, line.returnedQuantity, w.quantity),
+              };
+            });
+            for (const r of reversed) r.line.returnedQuantity += r.quantity;
+            const points = reversed.reduce((s, r) => s + r.points, 0);
+            const amountPaise = reversed.reduce((s, r) => s + r.amountPaise, 0);
+            const showroomId = command.actor.showroomId ?? head.showroomId;
+            const returnId = await store.insertReturn(
+              db,
+              trx,
+              {
+                key: command.key,
+                saleId: head.id,
+                showroomId,
+                staffId: command.actor.staffId,
+                reason: command.request.reason ?? null,
+                amountPaise,
+                points,
+                lines: reversed.map((r) => ({
+                  saleLineId: r.line.saleLineId,
+                  quantity: r.quantity,
+                  amountPaise: r.amountPaise,
+                  points: r.points,
+                })),
+              },
+              now,
+            );
+            member.balance -= points;
+            member.dirty ||= points !== 0;
+            const balanceAfter = member.balance;
+            if (points !== 0) {
+              newEntries.push({
+                key: command.key,
+                memberId: member.id,
+                kind: 'reverse',
+                points: -points,
+                balanceAfter,
+                saleId: head.id,
+                returnId,
+                refersToEntryId: earnEntries.get(head.id) ?? null,
+                showroomId,
+                terminalId: null,
+                staffId: command.actor.staffId,
+                reason: command.request.reason ?? `return of bill ${head.billNumber}`,
+              });
+            }
+            const body: ReturnResult = {
+              returnId,
+              saleId: head.id,
+              memberId: member.id,
+              amountPaise,
+              points,
+              balanceAfter,
+              debtPoints: Math.max(0, -balanceAfter),
+              lines: reversed.map((r) => ({
+                lineNo: r.line.lineNo,
+                quantity: r.quantity,
+                amountPaise: r.amountPaise,
+                points: r.points,
+              })),
+            };
+            idempotent.push({
+              key: command.key,
+              operation: 'return',
+              requestHash: command.requestHash,
+              status: 201,
+              body: () => body,
+            });
+            break;
+          }
+          case 'adjust': {
+            if (command.actor.role === 'cashier') {
+              throw new AppError('forbidden', 'An adjustment needs a manager.');
+            }
+            const member = members.get(command.memberId);
+            if (!member) throw new AppError('not-found', `There is no member ${command.memberId}.`);
+            const points = command.request.points;
+            if (member.balance + points < 0) {
+              throw new AppError(
+                'insufficient-points',
+                `The member has ${member.balance} points; an adjustment of ${points} would leave less than zero.`,
+              );
+            }
+            member.balance += points;
+            member.dirty = true;
+            const balanceAfter = member.balance;
+            newEntries.push({
+              key: command.key,
+              memberId: member.id,
+              kind: 'adjust',
+              points,
+              balanceAfter,
+              saleId: null,
+              returnId: null,
+              refersToEntryId: null,
+              showroomId: command.actor.showroomId,
+              terminalId: null,
+              staffId: command.actor.staffId,
+              reason: command.request.reason,
+            });
+            const key = command.key;
+            idempotent.push({
+              key,
+              operation: 'adjust',
+              requestHash: command.requestHash,
+              status: 201,
+              body: () => ({ entry: adjustEntries.get(entryIds.get(key) ?? 0), balanceAfter }),
+            });
+            break;
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        results[index] = error;
+      }
+    }
+
+    // 5. Append everything in a few statements, then take change numbers last.
+    const saleIds = await store.insertSales(db, trx, newSales, now);
+    for (const entry of newEntries) {
+      if (entry.kind === 'earn') entry.saleId = saleIds.get(entry.key) ?? null;
+    }
+    const entryIds = await store.insertEntries(db, trx, newEntries, now);
+    const adjustEntries = await store.loadEntries(
+      trx,
+      newEntries.filter((e) => e.kind === 'adjust').map((e) => entryIds.get(e.key) ?? 0),
+    );
+    const answers = idempotent.map((i) => ({ ...i, response: i.body() }));
+    await store.insertIdempotent(db, trx, answers, now);
+    const dirty = [...members.values()].filter((m) => m.dirty);
+    const stamp = await store.stampMembers(db, trx, dirty, now);
+    if (stamp) sink.stamp = stamp;
+    const memberViews: Map<number, Member> = await store.loadMembers(
+      trx,
+      enrolled.map((e) => e.memberId),
+    );
+
+    const answerByKey = new Map(answers.map((a) => [a.key, a]));
+    for (const { command, index } of todo) {
+      if (results[index] !== undefined) continue;
+      if (command.kind === 'enrol') continue;
+      const answer = answerByKey.get(command.key);
+      if (answer)
+        results[index] = { status: answer.status, body: answer.response, replayed: false };
+    }
+    for (const e of enrolled) {
+      results[e.index] = {
+        status: e.created ? 201 : 200,
+        body: { created: e.created, member: memberViews.get(e.memberId) },
+        replayed: false,
+      };
+    }
+    for (const [index, first] of repeats) {
+      const c = keyed[index];
+      const firstCommand = keyed[first];
+      const firstResult = results[first];
+      results[index] =
+        c && firstCommand && c.requestHash === firstCommand.requestHash
+          ? firstResult instanceof Error || firstResult === undefined
+            ? firstResult
+            : { ...firstResult, replayed: true }
+          : reusedKey(c?.key ?? '');
+    }
+    return results.map((r) => r ?? new Error('command produced no result'));
+  }
+
+  private checkSaleTime(soldAt: Date, now: Date): void {
+    const { saleMaxAgeDays, clockSkewSeconds } = this.options;
+    if (soldAt.getTime() > now.getTime() + clockSkewSeconds * 1000) {
+      throw new AppError(
+        'sale-time-out-of-range',
+        `soldAt ${soldAt.toISOString()} is in the future by central's clock (${now.toISOString()}); check the terminal's clock.`,
+        [{ pointer: '/soldAt', message: 'in the future' }],
+      );
+    }
+    if (soldAt.getTime() < now.getTime() - saleMaxAgeDays * 86_400_000) {
+      throw new AppError(
+        'sale-time-out-of-range',
+        `soldAt ${soldAt.toISOString()} is more than ${saleMaxAgeDays} days ago; such a bill needs a manager's adjustment instead.`,
+        [{ pointer: '/soldAt', message: `older than ${saleMaxAgeDays} days` }],
+      );
+    }
+  }
+}
+
+function reusedKey(key: string): AppError {
+  return new AppError(
+    'idempotency-key-reused',
+    `Idempotency-Key ${key} was already used for a different request; use a new key for a new operation.`,
+  );
+}
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    (typeof code === 'string' && RETRYABLE_PG.has(code)) || code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
+}

@@ -1,0 +1,233 @@
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import { ConfigError, loadConfig } from './config.ts';
+import { createCentral, listen } from './server.ts';
+import { isEmpty, seedDemo, DEMO_LOGINS } from './demo/seed.ts';
+import { verifyLedger } from './ledger/verify.ts';
+import { findShowroomId, findStaffByUsername, insertStaff } from './db/staff-store.ts';
+import { hashSecret } from './staff/secrets.ts';
+import { PersonName, StaffRole } from '../shared/protocol/api.ts';
+
+const USAGE = `Usage: npm run central -- <command>
+
+  serve                     start central (default); migrates the database first
+  migrate                   bring the database schema up to date and exit
+  create-admin --username U [--name N] [--password-stdin]
+                            add a staff member who can run everything (admin);
+                            without --password-stdin a random password is printed once
+  create-staff --username U --role cashier|manager|admin --showroom CODE [--name N] [--password-stdin]
+  verify                    recompute every balance from the ledger; exits 1 on any difference
+  seed-demo                 fill an empty database with the demo chain
+
+Configuration comes from the environment (see README: PORT, DATA_DIR, DATABASE_URL, ...).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate': {
+      const central = await createCentral(config);
+      console.log(`Database is up to date (${central.db.dialect}).`);
+      await central.db.knex.destroy();
+      return 0;
+    }
+    case 'create-admin':
+    case 'create-staff':
+      return createStaff(config, command === 'create-admin', rest);
+    case 'verify':
+      return verify(config);
+    case 'seed-demo': {
+      const central = await createCentral(config);
+      try {
+        if (!(await isEmpty(central))) {
+          console.error(
+            'The database already has showrooms; the demo goes only into an empty one.',
+          );
+          return 1;
+        }
+        await seedDemo(central);
+        console.log('Demo chain added.');
+        return 0;
+      } finally {
+        await central.db.knex.destroy();
+      }
+    }
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const central = await createCentral(config);
+  const seed =
+    config.DEMO_SEED === 'always' || (config.DEMO_SEED === 'auto' && !config.DATABASE_URL);
+  let seeded = false;
+  if (seed && (await isEmpty(central))) {
+    await seedDemo(central);
+    seeded = true;
+  }
+  const { server, url } = await listen(central);
+  central.log.info(
+    { event: 'central:listening', url, database: central.db.dialect },
+    'central listening',
+  );
+  console.log(`\nShowroom Loyalty central is running at ${url}`);
+  console.log(
+    `  database: ${central.db.dialect === 'pg' ? 'PostgreSQL' : `SQLite in ${config.DATA_DIR}`}`,
+  );
+  console.log(
+    `  API:      ${url}/api/openapi.json   health: ${url}/healthz   metrics: ${url}/metrics`,
+  );
+  if (seeded) {
+    console.log('  demo chain created; sign in with POST /api/auth/login as:');
+    for (const l of DEMO_LOGINS)
+      console.log(`    ${l.username.padEnd(12)} ${l.password.padEnd(18)} ${l.role}`);
+  }
+  console.log('');
+  const stop = (signal: string) => {
+    central.log.info({ event: 'central:stopping', signal }, 'stopping');
+    server.close(() => {
+      void central.db.knex.destroy().then(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.once('SIGINT', () => {
+    stop('SIGINT');
+  });
+  process.once('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  return new Promise<number>(() => undefined);
+}
+
+function parseStaffArgs(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      username: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      showroom: { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
+    },
+  });
+}
+
+async function createStaff(
+  config: ReturnType<typeof loadConfig>,
+  admin: boolean,
+  args: string[],
+): Promise<number> {
+  let values: ReturnType<typeof parseStaffArgs>['values'];
+  try {
+    values = parseStaffArgs(args).values;
+  } catch (error) {
+    if (!String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw error;
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const username = values.username ?? (admin ? 'admin' : undefined);
+  if (!username || !/^[a-z0-9._-]{3,64}$/.test(username)) {
+    console.error('Give --username: 3–64 of a-z 0-9 . _ -');
+    return 2;
+  }
+  const role = StaffRole.safeParse(admin ? 'admin' : values.role);
+  if (!role.success) {
+    console.error('Give --role cashier, manager or admin.');
+    return 2;
+  }
+  const name = PersonName.safeParse(values.name ?? (admin ? 'Administrator' : username));
+  if (!name.success) {
+    console.error(`--name: ${name.error.issues[0]?.message ?? 'not a name'}`);
+    return 2;
+  }
+  if (!values.showroom && role.data !== 'admin') {
+    console.error('A cashier or manager belongs to a showroom: give --showroom CODE.');
+    return 2;
+  }
+  let password = randomBytes(12).toString('base64url');
+  const generated = !values['password-stdin'];
+  if (!generated) {
+    password = (await text(process.stdin)).trim();
+    if (password.length < 10) {
+      console.error('The password read from stdin has fewer than 10 characters.');
+      return 2;
+    }
+  }
+  const central = await createCentral({ ...config, LOG_LEVEL: 'warn' });
+  try {
+    if (await findStaffByUsername(central.db, username)) {
+      console.error(`A staff member ${username} exists already.`);
+      return 1;
+    }
+    let showroomId: number | null = null;
+    if (values.showroom) {
+      showroomId = (await findShowroomId(central.db, values.showroom)) ?? null;
+      if (showroomId === null) {
+        console.error(`There is no showroom ${values.showroom}.`);
+        return 1;
+      }
+    }
+    await insertStaff(
+      central.db,
+      {
+        username,
+        name: name.data,
+        role: role.data,
+        passwordHash: await hashSecret(password),
+        pinHash: null,
+        showroomId,
+      },
+      central.clock.now(),
+    );
+    console.log(`Created ${role.data} ${username}.`);
+    if (generated) console.log(`Password (shown once, keep it safe): ${password}`);
+    return 0;
+  } finally {
+    await central.db.knex.destroy();
+  }
+}
+
+async function verify(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const central = await createCentral({ ...config, LOG_LEVEL: 'warn' });
+  try {
+    const report = await verifyLedger(central.db);
+    console.log(
+      `Checked ${report.members} members and ${report.entries} ledger entries; ${report.outstandingPoints} points outstanding.`,
+    );
+    for (const d of report.balanceDrift) {
+      console.log(`  member ${d.memberId}: stored balance ${d.stored}, ledger says ${d.ledger}`);
+    }
+    for (const d of report.runningDrift) {
+      console.log(
+        `  entry ${d.entryId} (member ${d.memberId}): balance after ${d.stored}, recomputed ${d.recomputed}`,
+      );
+    }
+    const bad = report.balanceDrift.length + report.runningDrift.length;
+    console.log(
+      bad === 0
+        ? 'OK: every balance matches the ledger.'
+        : `DRIFT: ${bad} figure(s) differ from the ledger.`,
+    );
+    return bad === 0 ? 0 : 1;
+  } finally {
+    await central.db.knex.destroy();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) console.error(error.message);
+    else console.error(error);
+    process.exit(1);
+  },
+);

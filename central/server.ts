@@ -1,0 +1,146 @@
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import type { Config } from './config.ts';
+import { migrateLatest, openDb, type Db } from './db/connect.ts';
+import { createApp } from './http/app.ts';
+import { buildOpenApi } from './http/openapi.ts';
+import { createRoutes } from './http/routes.ts';
+import { route } from './http/route.ts';
+import { LedgerWriter } from './ledger/writer.ts';
+import { SyncServer, type SyncOptions } from './sync/server.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { systemClock, type Clock } from './time.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+/** A central process's parts, for the CLI, the tests and the benchmarks. */
+export interface Central {
+  config: Config;
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  writer: LedgerWriter;
+  app: express.Express;
+  clock: Clock;
+  /** 'committed' (a Stamp) after each ledger commit; 'terminal:revoked' (an id). */
+  changes: EventEmitter;
+}
+
+/** Opens the database, migrates it and builds the app; does not listen. */
+export async function createCentral(
+  config: Config,
+  options: { clock?: Clock; log?: Logger } = {},
+): Promise<Central> {
+  const log = options.log ?? createLogger(config.LOG_LEVEL);
+  const clock = options.clock ?? systemClock;
+  const db = openDb({
+    dataDir: config.DATA_DIR,
+    poolMax: config.DB_POOL_MAX,
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+  });
+  const ran = await migrateLatest(db);
+  if (ran.length > 0) log.info({ event: 'db:migrated', migrations: ran }, 'database migrated');
+  const metrics = createMetrics();
+  const changes = new EventEmitter();
+  const writer = new LedgerWriter({
+    db,
+    clock,
+    maxBatch: config.WRITE_BATCH_MAX,
+    maxInFlight: db.dialect === 'pg' ? Math.min(config.WRITE_CONCURRENCY, config.DB_POOL_MAX) : 1,
+    saleMaxAgeDays: config.SALE_MAX_AGE_DAYS,
+    clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
+    onCommitted: (stamp) => changes.emit('committed', stamp),
+    onBatch: (size, ms) => {
+      metrics.batchSize.observe(size);
+      metrics.batchSeconds.observe(ms / 1000);
+    },
+  });
+  const routes = createRoutes({
+    db,
+    writer,
+    clock,
+    metrics,
+    timeZone: config.TIME_ZONE,
+    sessionTtlHours: config.SESSION_TTL_HOURS,
+    version: pkg.version,
+    changes,
+  });
+  const system = [
+    route({
+      method: 'get',
+      path: '/healthz',
+      operationId: 'health',
+      summary: 'Liveness and database reachability',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'Healthy' } },
+      handler: async () => {
+        await db.knex.raw('select 1');
+        return { status: 200, body: { status: 'ok', database: db.dialect, version: pkg.version } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'Prometheus text format' } },
+      handler: async ({ res }) => {
+        metrics.writerQueue.set(writer.waiting);
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+        return { status: 200, body: undefined, headers: {} };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/openapi.json',
+      operationId: 'openapi',
+      summary: 'This document',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'OpenAPI 3.1' } },
+      handler: () => Promise.resolve({ status: 200, body: openapi }),
+    }),
+  ];
+  const all = [...system, ...routes];
+  const openapi = buildOpenApi(all, pkg.version);
+  const app = createApp(
+    {
+      db,
+      log,
+      metrics,
+      clock,
+      bodyLimitKb: config.BODY_LIMIT_KB,
+      logRequests: config.LOG_REQUESTS,
+    },
+    all,
+  );
+  return { config, db, log, metrics, writer, app, clock, changes };
+}
+
+/** Listens on the configured host and port, with terminal sync attached. */
+export async function listen(
+  central: Central,
+  options: SyncOptions = {},
+): Promise<{ server: http.Server; url: string; sync: SyncServer }> {
+  const server = http.createServer(central.app);
+  const sync = new SyncServer(server, central, options);
+  central.changes.on('terminal:revoked', (id: string) => {
+    sync.disconnectTerminal(id);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(central.config.PORT, central.config.HOST, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host =
+    central.config.HOST === '0.0.0.0' || central.config.HOST === '::'
+      ? 'localhost'
+      : central.config.HOST;
+  return { server, url: `http://${host}:${address.port}`, sync };
+}

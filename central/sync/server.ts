@@ -1,0 +1,351 @@
+import type http from 'node:http';
+import { EventEmitter } from 'node:events';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import {
+  ChangePush,
+  Hello,
+  HEARTBEAT_MS,
+  OutboxItem,
+  PROTOCOL_VERSION,
+  PullRequest,
+  SubmitRequest,
+  type PullResponse,
+  type Rules,
+  type SubmitResult,
+  type SyncRefusal,
+} from '../../shared/protocol/sync.ts';
+import { AppError } from '../errors.ts';
+import type { Db } from '../db/connect.ts';
+import type { Stamp } from '../db/ledger-store.ts';
+import * as syncStore from '../db/sync-store.ts';
+import { hashRequest, type LedgerWriter } from '../ledger/writer.ts';
+import type { Logger } from '../log.ts';
+import type { Clock } from '../time.ts';
+import { isTerminalSecret } from './pairing.ts';
+
+/** Where Socket.IO listens on central's HTTP server. */
+export const SYNC_PATH = '/sync/socket.io';
+
+interface TerminalData {
+  terminalId: string;
+  showroomId: number;
+  showroomCode: string;
+}
+
+/** Options of the sync server: a Socket.IO adapter to fan pushes out across central processes. */
+export interface SyncOptions {
+  adapter?: Parameters<Server['adapter']>[0];
+}
+
+/** The parts the sync server needs from a central process. */
+export interface SyncDeps {
+  db: Db;
+  writer: LedgerWriter;
+  log: Logger;
+  clock: Clock;
+  /** Emits 'committed' with a Stamp after each ledger commit that changed members. */
+  changes: EventEmitter;
+}
+
+/** Central's side of replication: one Socket.IO namespace for every paired terminal. */
+export class SyncServer {
+  readonly io: Server;
+  private readonly nsp: Namespace;
+  private readonly deps: SyncDeps;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly onCommitted: (stamp: Stamp) => void;
+  private epoch: string | undefined;
+  private rules: { value: Rules; loadedAtMs: number } | undefined;
+
+  constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {
+    this.deps = deps;
+    this.io = new Server(httpServer, {
+      path: SYNC_PATH,
+      serveClient: false,
+      maxHttpBufferSize: 2_000_000,
+      ...(options.adapter ? { adapter: options.adapter } : {}),
+    });
+    this.nsp = this.io.of('/sync');
+    this.nsp.use((socket, next) => {
+      this.admit(socket).then(
+        () => {
+          next();
+        },
+        (error: unknown) => {
+          next(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+    this.nsp.on('connection', (socket) => {
+      this.serve(socket);
+    });
+    this.onCommitted = (stamp) => {
+      void this.push(stamp);
+    };
+    deps.changes.on('committed', this.onCommitted);
+    this.heartbeat = setInterval(() => {
+      void this.beat();
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Disconnects a terminal at once, on every central process sharing the adapter. */
+  disconnectTerminal(terminalId: string): void {
+    this.nsp.to(`terminal:${terminalId}`).emit('terminal:revoked', {
+      code: 'revoked',
+      message: 'An administrator revoked this terminal; pair it again to use it.',
+    } satisfies SyncRefusal);
+    this.nsp.in(`terminal:${terminalId}`).disconnectSockets(true);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.deps.changes.off('committed', this.onCommitted);
+    this.nsp.disconnectSockets(true);
+    await new Promise<void>((resolve) => {
+      void this.io.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  private async epochOf(): Promise<string> {
+    this.epoch ??= await syncStore.getEpoch(this.deps.db.knex);
+    return this.epoch;
+  }
+
+  private async currentRules(): Promise<Rules> {
+    const now = performance.now();
+    if (!this.rules || now - this.rules.loadedAtMs > 5_000) {
+      this.rules = { value: await syncStore.loadRules(this.deps.db.knex), loadedAtMs: now };
+    }
+    return this.rules.value;
+  }
+
+  private async admit(socket: Socket): Promise<void> {
+    const hello = Hello.safeParse(socket.handshake.auth);
+    if (!hello.success)
+      throw refusal('bad-hello', 'The handshake is not a Showroom Loyalty terminal hello.');
+    if (hello.data.protocolVersion !== PROTOCOL_VERSION) {
+      throw refusal(
+        'protocol-version',
+        `This central speaks sync protocol ${PROTOCOL_VERSION}; the terminal speaks ${hello.data.protocolVersion}. Update the terminal${hello.data.protocolVersion > PROTOCOL_VERSION ? ' or central' : ''}.`,
+      );
+    }
+    const terminal = await syncStore.findTerminal(this.deps.db, hello.data.terminalId);
+    if (!terminal || !isTerminalSecret(hello.data.secret, terminal.secretHash)) {
+      throw refusal(
+        'unknown-terminal',
+        'This terminal is not paired with this central (unknown id or wrong secret); pair it again.',
+      );
+    }
+    if (terminal.revokedAt) {
+      throw refusal(
+        'revoked',
+        `This terminal was revoked at ${terminal.revokedAt}; pair it again to use it.`,
+      );
+    }
+    const data: TerminalData = {
+      terminalId: terminal.id,
+      showroomId: terminal.showroomId,
+      showroomCode: terminal.showroomCode,
+    };
+    socket.data = data;
+    await syncStore.touchTerminal(
+      this.deps.db,
+      terminal.id,
+      this.deps.clock.now(),
+      hello.data.appVersion ?? null,
+    );
+  }
+
+  private serve(socket: Socket): void {
+    const terminal = socket.data as TerminalData;
+    void socket.join(`terminal:${terminal.terminalId}`);
+    this.deps.log.info(
+      { event: 'sync:connected', terminal: terminal.terminalId },
+      'terminal connected',
+    );
+    socket.on('sync:pull', (raw: unknown, maybeAck: unknown) => {
+      const ack = asAck(maybeAck);
+      if (!ack) return;
+      this.pull(raw).then(
+        (answer) => {
+          ack(answer);
+        },
+        (error: unknown) => {
+          ack({ error: problemOf(this.deps.log, error) });
+        },
+      );
+    });
+    socket.on('outbox:submit', (raw: unknown, maybeAck: unknown) => {
+      const ack = asAck(maybeAck);
+      if (!ack) return;
+      this.submit(terminal, raw).then(
+        (answer) => {
+          ack(answer);
+        },
+        (error: unknown) => {
+          ack({ error: problemOf(this.deps.log, error) });
+        },
+      );
+    });
+    socket.on('disconnect', (reason) => {
+      this.deps.log.info(
+        { event: 'sync:disconnected', terminal: terminal.terminalId, reason },
+        'terminal left',
+      );
+    });
+  }
+
+  private async pull(raw: unknown): Promise<PullResponse> {
+    const request = PullRequest.safeParse(raw);
+    if (!request.success)
+      throw new AppError(
+        'validation',
+        `sync:pull: ${request.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    const { after, limit, rulesVersion } = request.data;
+    const { epoch, head, changes } = await syncStore.pullChanges(this.deps.db, after, limit);
+    const rules = await this.currentRules();
+    return {
+      epoch,
+      head,
+      changes,
+      hasMore: changes.length === limit,
+      ...(rulesVersion === rules.version ? {} : { rules }),
+    };
+  }
+
+  private async submit(terminal: TerminalData, raw: unknown): Promise<{ results: SubmitResult[] }> {
+    const request = SubmitRequest.safeParse(raw);
+    if (!request.success) throw new AppError('validation', 'outbox:submit needs 1–100 items.');
+    const current = await syncStore.findTerminal(this.deps.db, terminal.terminalId);
+    if (!current || current.revokedAt)
+      throw new AppError('forbidden', 'This terminal was revoked.');
+    const actor = {
+      staffId: null,
+      role: 'cashier' as const,
+      showroomId: terminal.showroomId,
+      terminalId: terminal.terminalId,
+    };
+    // Items go to the writer together, so a replayed outbox is grouped into few commits, and
+    // each keeps its own fate; the writer applies them in the order given.
+    const results = await Promise.all(
+      request.data.items.map(async (rawItem): Promise<SubmitResult> => {
+        const item = OutboxItem.safeParse(rawItem);
+        const key =
+          typeof (rawItem as { key?: unknown } | null)?.key === 'string'
+            ? (rawItem as { key: string }).key
+            : '';
+        if (!item.success) {
+          const issue = item.error.issues[0];
+          return {
+            key,
+            outcome: 'refused',
+            status: 400,
+            body: problemBody(
+              new AppError(
+                'validation',
+                `/${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'invalid'}`,
+              ),
+            ),
+          };
+        }
+        try {
+          const outcome =
+            item.data.kind === 'sale'
+              ? await this.deps.writer.write({
+                  kind: 'sale',
+                  key: item.data.key,
+                  requestHash: hashRequest(item.data.body),
+                  sale: item.data.body,
+                  actor,
+                })
+              : await this.deps.writer.write({ kind: 'enrol', request: item.data.body, actor });
+          return {
+            key: item.data.key,
+            outcome: outcome.replayed ? 'replayed' : 'applied',
+            status: outcome.status,
+            body: outcome.body,
+          };
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          return {
+            key: item.data.key,
+            outcome: 'refused',
+            status: error.status,
+            body: problemBody(error),
+          };
+        }
+      }),
+    );
+    return { results };
+  }
+
+  private async push(stamp: Stamp): Promise<void> {
+    const message = ChangePush.parse({
+      epoch: await this.epochOf(),
+      fromSeq: stamp.fromSeq,
+      toSeq: stamp.toSeq,
+      changes: stamp.states,
+    });
+    this.nsp.emit('member:changed', message);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const head: { head: number } | undefined = await this.deps.db
+        .knex('change_seq')
+        .where('id', 1)
+        .first('head');
+      const rules = await this.currentRules();
+      this.nsp.local.emit('sync:head', {
+        epoch: await this.epochOf(),
+        head: head?.head ?? 0,
+        rulesVersion: rules.version,
+      });
+      // A terminal revoked from another process or the CLI is cut off within one heartbeat.
+      const connected = [...this.nsp.sockets.values()].map(
+        (s) => (s.data as TerminalData).terminalId,
+      );
+      if (connected.length > 0) {
+        const revoked: { id: string }[] = await this.deps.db
+          .knex('terminals')
+          .whereIn('id', connected)
+          .whereNotNull('revoked_at')
+          .select('id');
+        for (const r of revoked) this.disconnectTerminal(r.id);
+      }
+    } catch (error) {
+      this.deps.log.warn({ event: 'sync:heartbeat-failed', err: error }, 'heartbeat failed');
+    }
+  }
+}
+
+type Ack = (answer: unknown) => void;
+
+/** A request without an acknowledgement callback has no one to answer; it is ignored. */
+function asAck(value: unknown): Ack | undefined {
+  return typeof value === 'function' ? (value as Ack) : undefined;
+}
+
+function refusal(code: SyncRefusal['code'], message: string): Error {
+  const error = new Error(message) as Error & { data: SyncRefusal };
+  error.data = { code, message };
+  return error;
+}
+
+function problemBody(error: AppError): { type: string; status: number; detail: string } {
+  return { type: `/problems/${error.code}`, status: error.status, detail: error.message };
+}
+
+function problemOf(log: Logger, error: unknown): { type: string; status: number; detail: string } {
+  if (error instanceof AppError) return problemBody(error);
+  log.error({ event: 'sync:error', err: error }, 'sync request failed');
+  return {
+    type: '/problems/internal',
+    status: 500,
+    detail: 'Central failed; nothing was written. The terminal will retry.',
+  };
+}
