@@ -7,6 +7,13 @@ import { isEmpty, seedDemo, DEMO_LOGINS } from './demo/seed.ts';
 import { verifyLedger } from './ledger/verify.ts';
 import { findShowroomId, findStaffByUsername, insertStaff } from './db/staff-store.ts';
 import { hashSecret } from './staff/secrets.ts';
+import {
+  findTerminal,
+  listTerminals,
+  revokeTerminal as revokeTerminalRow,
+  startNewEpoch,
+} from './db/sync-store.ts';
+import { issuePairingCode } from './sync/pairing.ts';
 import { PersonName, StaffRole } from '../shared/protocol/api.ts';
 
 const USAGE = `Usage: npm run central -- <command>
@@ -19,6 +26,12 @@ const USAGE = `Usage: npm run central -- <command>
   create-staff --username U --role cashier|manager|admin --showroom CODE [--name N] [--password-stdin]
   verify                    recompute every balance from the ledger; exits 1 on any difference
   seed-demo                 fill an empty database with the demo chain
+  pairing-code --showroom CODE
+                            print a one-time code (valid 15 minutes) that pairs a new terminal
+  terminals                 list paired terminals: showroom, last seen, version, revoked
+  revoke-terminal ID        refuse a terminal from now on; connected, it is cut off within 5 s
+  new-epoch                 after restoring the database from a backup (central stopped):
+                            every terminal rebuilds its cache instead of trusting it
 
 Configuration comes from the environment (see README: PORT, DATA_DIR, DATABASE_URL, ...).`;
 
@@ -59,6 +72,14 @@ async function main(argv: string[]): Promise<number> {
         await central.db.knex.destroy();
       }
     }
+    case 'pairing-code':
+      return pairingCode(config, rest);
+    case 'terminals':
+      return terminals(config);
+    case 'revoke-terminal':
+      return revokeTerminal(config, rest);
+    case 'new-epoch':
+      return newEpoch(config);
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -74,7 +95,8 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     await seedDemo(central);
     seeded = true;
   }
-  const { server, url } = await listen(central);
+  const listening = await listen(central);
+  const { url } = listening;
   central.log.info(
     { event: 'central:listening', url, database: central.db.dialect },
     'central listening',
@@ -94,9 +116,10 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   console.log('');
   const stop = (signal: string) => {
     central.log.info({ event: 'central:stopping', signal }, 'stopping');
-    server.close(() => {
-      void central.db.knex.destroy().then(() => process.exit(0));
-    });
+    void listening
+      .close()
+      .then(() => central.db.knex.destroy())
+      .then(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.once('SIGINT', () => {
@@ -106,6 +129,89 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     stop('SIGTERM');
   });
   return new Promise<number>(() => undefined);
+}
+
+/** Opens central's database for a one-off command, and closes it afterwards. */
+async function withCentral(
+  config: ReturnType<typeof loadConfig>,
+  fn: (central: Awaited<ReturnType<typeof createCentral>>) => Promise<number>,
+): Promise<number> {
+  const central = await createCentral({ ...config, LOG_LEVEL: 'warn' });
+  try {
+    return await fn(central);
+  } finally {
+    await central.db.knex.destroy();
+  }
+}
+
+async function pairingCode(config: ReturnType<typeof loadConfig>, args: string[]): Promise<number> {
+  let showroom: string | undefined;
+  try {
+    showroom = parseArgs({ args, options: { showroom: { type: 'string' } } }).values.showroom;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!showroom) {
+    console.error('Give the showroom the terminal stands in: --showroom CODE (e.g. MUM-01).');
+    return 2;
+  }
+  const code = showroom;
+  return withCentral(config, async (central) => {
+    const issued = await issuePairingCode(central.db, code, central.clock.now());
+    if (!issued) {
+      console.error(`There is no showroom ${code}.`);
+      return 1;
+    }
+    console.log(`Pairing code for a terminal at ${code}: ${issued.code}`);
+    console.log(`Valid until ${issued.expiresAt.toISOString()} (15 minutes), usable once.`);
+    console.log(`At the counter: npm run terminal -- pair --central URL --code ${issued.code}`);
+    return 0;
+  });
+}
+
+async function terminals(config: ReturnType<typeof loadConfig>): Promise<number> {
+  return withCentral(config, async (central) => {
+    const list = await listTerminals(central.db);
+    if (list.length === 0) console.log('No terminal is paired yet.');
+    for (const t of list) {
+      console.log(
+        `${t.id.padEnd(16)} ${t.showroomCode.padEnd(8)} ${t.name.padEnd(20)} last seen ${t.lastSeenAt ?? 'never'}  ${t.appVersion ?? ''}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`,
+      );
+    }
+    return 0;
+  });
+}
+
+async function revokeTerminal(
+  config: ReturnType<typeof loadConfig>,
+  args: string[],
+): Promise<number> {
+  const [id] = args;
+  if (!id) {
+    console.error('Give the terminal id, e.g. revoke-terminal MUM-01-T1A2B3C (see: terminals).');
+    return 2;
+  }
+  return withCentral(config, async (central) => {
+    if (!(await findTerminal(central.db, id))) {
+      console.error(`There is no terminal ${id}.`);
+      return 1;
+    }
+    if (!(await revokeTerminalRow(central.db, id, central.clock.now()))) {
+      console.log(`${id} was revoked already.`);
+      return 0;
+    }
+    console.log(`Revoked ${id}. A running central cuts it off within one heartbeat (5 s).`);
+    return 0;
+  });
+}
+
+async function newEpoch(config: ReturnType<typeof loadConfig>): Promise<number> {
+  return withCentral(config, async (central) => {
+    const epoch = await startNewEpoch(central.db.knex);
+    console.log(`New replication epoch ${epoch}: every terminal will rebuild its cache.`);
+    return 0;
+  });
 }
 
 function parseStaffArgs(args: string[]) {

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import pg from 'pg';
+import { createAdapter } from '@socket.io/postgres-adapter';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
@@ -122,13 +124,42 @@ export async function createCentral(
   return { config, db, log, metrics, writer, app, clock, changes };
 }
 
-/** Listens on the configured host and port, with terminal sync attached. */
-export async function listen(
-  central: Central,
-  options: SyncOptions = {},
-): Promise<{ server: http.Server; url: string; sync: SyncServer }> {
+/** A listening central: its HTTP server, URL and sync server, and how to stop all of it. */
+export interface Listening {
+  server: http.Server;
+  url: string;
+  sync: SyncServer;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on the configured host and port, with terminal sync attached. On PostgreSQL, pushes
+ * fan out to terminals connected to every central process through the Socket.IO PostgreSQL
+ * adapter (LISTEN/NOTIFY on the same database), so processes can sit behind a load balancer.
+ */
+export async function listen(central: Central, options: SyncOptions = {}): Promise<Listening> {
   const server = http.createServer(central.app);
-  const sync = new SyncServer(server, central, options);
+  let adapterPool: pg.Pool | undefined;
+  let adapter = options.adapter;
+  if (!adapter && central.db.dialect === 'pg' && central.config.DATABASE_URL) {
+    adapterPool = new pg.Pool({ connectionString: central.config.DATABASE_URL, max: 2 });
+    adapterPool.on('error', (error) => {
+      central.log.warn(
+        { event: 'sync:adapter-error', err: error },
+        'sync adapter connection failed',
+      );
+    });
+    adapter = createAdapter(adapterPool, {
+      errorHandler: (error) => {
+        central.log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter failed');
+      },
+    });
+  }
+  const sync = new SyncServer(server, central, {
+    ...options,
+    ...(adapter ? { adapter } : {}),
+  });
+  await sync.ready;
   central.changes.on('terminal:revoked', (id: string) => {
     sync.disconnectTerminal(id);
   });
@@ -142,5 +173,19 @@ export async function listen(
     central.config.HOST === '0.0.0.0' || central.config.HOST === '::'
       ? 'localhost'
       : central.config.HOST;
-  return { server, url: `http://${host}:${address.port}`, sync };
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    sync,
+    close: async () => {
+      await sync.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      await adapterPool?.end();
+    },
+  };
 }

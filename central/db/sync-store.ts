@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { MemberState, Rules } from '../../shared/protocol/sync.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
@@ -32,6 +32,13 @@ export async function getEpoch(q: Q): Promise<string> {
   const row: { value: string } | undefined = await q('meta').where('key', 'epoch').first('value');
   if (!row) throw new Error('meta has no epoch: run the migrations');
   return row.value;
+}
+
+/** Gives the database a new replication identity: terminals rebuild rather than trust their cache. */
+export async function startNewEpoch(q: Q): Promise<string> {
+  const epoch = randomUUID();
+  await q('meta').where('key', 'epoch').update({ value: epoch });
+  return epoch;
 }
 
 /**

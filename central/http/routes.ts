@@ -5,9 +5,8 @@ import * as syncStore from '../db/sync-store.ts';
 import {
   hashPairingCode,
   hashTerminalSecret,
-  newPairingCode,
+  issuePairingCode,
   newTerminalCredentials,
-  PAIRING_TTL_MS,
 } from '../sync/pairing.ts';
 import * as api from '../../shared/protocol/api.ts';
 import { AppError } from '../errors.ts';
@@ -130,20 +129,11 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
         },
       },
       handler: async ({ body }) => {
-        const showroomId = await staffStore.findShowroomId(deps.db, body.showroomCode);
-        if (showroomId === undefined) {
+        const issued = await issuePairingCode(deps.db, body.showroomCode, deps.clock.now());
+        if (!issued) {
           throw new AppError('unknown-showroom', `There is no showroom ${body.showroomCode}.`);
         }
-        const now = deps.clock.now();
-        const code = newPairingCode();
-        const expiresAt = new Date(now.getTime() + PAIRING_TTL_MS);
-        await syncStore.insertPairingCode(
-          deps.db,
-          hashPairingCode(code),
-          showroomId,
-          now,
-          expiresAt,
-        );
+        const { code, expiresAt } = issued;
         return {
           status: 201,
           body: { code, showroomCode: body.showroomCode, expiresAt: expiresAt.toISOString() },

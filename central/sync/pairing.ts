@@ -1,4 +1,7 @@
 import { randomBytes, randomInt, createHash, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../db/connect.ts';
+import { findShowroomId } from '../db/staff-store.ts';
+import { insertPairingCode } from '../db/sync-store.ts';
 
 // Crockford's base32: no I, L, O or U, so a code read aloud over the phone survives.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -36,4 +39,18 @@ export function isTerminalSecret(secret: string, storedHash: string): boolean {
   const a = Buffer.from(hashTerminalSecret(secret), 'hex');
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Issues a pairing code for a showroom; undefined if there is no such showroom. */
+export async function issuePairingCode(
+  db: Db,
+  showroomCode: string,
+  now: Date,
+): Promise<{ code: string; expiresAt: Date } | undefined> {
+  const showroomId = await findShowroomId(db, showroomCode);
+  if (showroomId === undefined) return undefined;
+  const code = newPairingCode();
+  const expiresAt = new Date(now.getTime() + PAIRING_TTL_MS);
+  await insertPairingCode(db, hashPairingCode(code), showroomId, now, expiresAt);
+  return { code, expiresAt };
 }

@@ -2,9 +2,10 @@ import type http from 'node:http';
 import { EventEmitter } from 'node:events';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import {
-  ChangePush,
+  type ChangePush,
   Hello,
   HEARTBEAT_MS,
+  type HeadBeat,
   OutboxItem,
   PROTOCOL_VERSION,
   PullRequest,
@@ -18,7 +19,7 @@ import { AppError } from '../errors.ts';
 import type { Db } from '../db/connect.ts';
 import type { Stamp } from '../db/ledger-store.ts';
 import * as syncStore from '../db/sync-store.ts';
-import { hashRequest, type LedgerWriter } from '../ledger/writer.ts';
+import { hashRequest, type Actor, type LedgerWriter } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../time.ts';
 import { isTerminalSecret } from './pairing.ts';
@@ -35,6 +36,8 @@ interface TerminalData {
 /** Options of the sync server: a Socket.IO adapter to fan pushes out across central processes. */
 export interface SyncOptions {
   adapter?: Parameters<Server['adapter']>[0];
+  /** Interval of the head heartbeat; HEARTBEAT_MS unless a test wants it faster. */
+  heartbeatMs?: number;
 }
 
 /** The parts the sync server needs from a central process. */
@@ -55,6 +58,8 @@ export class SyncServer {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onCommitted: (stamp: Stamp) => void;
   private epoch: string | undefined;
+  /** Settles once the epoch is known. */
+  readonly ready: Promise<void>;
   private rules: { value: Rules; loadedAtMs: number } | undefined;
 
   constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {
@@ -62,6 +67,8 @@ export class SyncServer {
     this.io = new Server(httpServer, {
       path: SYNC_PATH,
       serveClient: false,
+      // WebSocket only: no long-polling, so a load balancer needs no sticky sessions.
+      transports: ['websocket'],
       maxHttpBufferSize: 2_000_000,
       ...(options.adapter ? { adapter: options.adapter } : {}),
     });
@@ -80,12 +87,17 @@ export class SyncServer {
       this.serve(socket);
     });
     this.onCommitted = (stamp) => {
-      void this.push(stamp);
+      this.push(stamp);
     };
+    // The epoch is read once, before any terminal is admitted, so a push goes out synchronously
+    // after its commit: on the socket that submitted a sale, the push precedes the answer.
+    this.ready = syncStore.getEpoch(deps.db.knex).then((epoch) => {
+      this.epoch = epoch;
+    });
     deps.changes.on('committed', this.onCommitted);
     this.heartbeat = setInterval(() => {
       void this.beat();
-    }, HEARTBEAT_MS);
+    }, options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
@@ -110,8 +122,8 @@ export class SyncServer {
   }
 
   private async epochOf(): Promise<string> {
-    this.epoch ??= await syncStore.getEpoch(this.deps.db.knex);
-    return this.epoch;
+    await this.ready;
+    return this.epoch ?? '';
   }
 
   private async currentRules(): Promise<Rules> {
@@ -123,6 +135,7 @@ export class SyncServer {
   }
 
   private async admit(socket: Socket): Promise<void> {
+    await this.ready;
     const hello = Hello.safeParse(socket.handshake.auth);
     if (!hello.success)
       throw refusal('bad-hello', 'The handshake is not a Showroom Loyalty terminal hello.');
@@ -214,6 +227,7 @@ export class SyncServer {
       changes,
       hasMore: changes.length === limit,
       ...(rulesVersion === rules.version ? {} : { rules }),
+      serverTime: this.deps.clock.now().toISOString(),
     };
   }
 
@@ -223,73 +237,74 @@ export class SyncServer {
     const current = await syncStore.findTerminal(this.deps.db, terminal.terminalId);
     if (!current || current.revokedAt)
       throw new AppError('forbidden', 'This terminal was revoked.');
-    const actor = {
+    const actor: Actor = {
       staffId: null,
-      role: 'cashier' as const,
+      role: 'cashier',
       showroomId: terminal.showroomId,
       terminalId: terminal.terminalId,
     };
-    // Items go to the writer together, so a replayed outbox is grouped into few commits, and
-    // each keeps its own fate; the writer applies them in the order given.
-    const results = await Promise.all(
-      request.data.items.map(async (rawItem): Promise<SubmitResult> => {
-        const item = OutboxItem.safeParse(rawItem);
-        const key =
-          typeof (rawItem as { key?: unknown } | null)?.key === 'string'
-            ? (rawItem as { key: string }).key
-            : '';
-        if (!item.success) {
-          const issue = item.error.issues[0];
-          return {
-            key,
-            outcome: 'refused',
-            status: 400,
-            body: problemBody(
-              new AppError(
-                'validation',
-                `/${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'invalid'}`,
-              ),
-            ),
-          };
-        }
-        try {
-          const outcome =
-            item.data.kind === 'sale'
-              ? await this.deps.writer.write({
-                  kind: 'sale',
-                  key: item.data.key,
-                  requestHash: hashRequest(item.data.body),
-                  sale: item.data.body,
-                  actor,
-                })
-              : await this.deps.writer.write({ kind: 'enrol', request: item.data.body, actor });
-          return {
-            key: item.data.key,
-            outcome: outcome.replayed ? 'replayed' : 'applied',
-            status: outcome.status,
-            body: outcome.body,
-          };
-        } catch (error) {
-          if (!(error instanceof AppError)) throw error;
-          return {
-            key: item.data.key,
-            outcome: 'refused',
-            status: error.status,
-            body: problemBody(error),
-          };
-        }
-      }),
-    );
+    // Items go to the writer together, so a replayed outbox is grouped into few commits, but in
+    // segments whose items concern different members: concurrent batches may commit in any
+    // order, and a member's items (an enrolment, then its sales) must apply in the order given.
+    const results: SubmitResult[] = [];
+    for (const segment of segmentsByMember(request.data.items)) {
+      results.push(...(await Promise.all(segment.map((raw) => this.submitOne(actor, raw)))));
+    }
     return { results };
   }
 
-  private async push(stamp: Stamp): Promise<void> {
-    const message = ChangePush.parse({
-      epoch: await this.epochOf(),
+  private async submitOne(actor: Actor, rawItem: unknown): Promise<SubmitResult> {
+    const item = OutboxItem.safeParse(rawItem);
+    const key =
+      typeof (rawItem as { key?: unknown } | null)?.key === 'string'
+        ? (rawItem as { key: string }).key
+        : '';
+    if (!item.success) {
+      const issue = item.error.issues[0];
+      return {
+        key,
+        outcome: 'refused',
+        status: 400,
+        body: problemBody(
+          new AppError(
+            'validation',
+            `/${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'invalid'}`,
+          ),
+        ),
+      };
+    }
+    try {
+      const outcome =
+        item.data.kind === 'sale'
+          ? await this.deps.writer.write({
+              kind: 'sale',
+              key: item.data.key,
+              requestHash: hashRequest(item.data.body),
+              sale: item.data.body,
+              actor,
+            })
+          : await this.deps.writer.write({ kind: 'enrol', request: item.data.body, actor });
+      return {
+        key: item.data.key,
+        outcome: outcome.replayed ? 'replayed' : 'applied',
+        status: outcome.status,
+        body: outcome.body,
+      };
+    } catch (error) {
+      // A refusal is final for this item; anything else is central's failure: 500, retried.
+      const body = problemOf(this.deps.log, error);
+      return { key: item.data.key, outcome: 'refused', status: body.status, body };
+    }
+  }
+
+  private push(stamp: Stamp): void {
+    if (this.epoch === undefined) return; // nobody is admitted before the epoch is known
+    const message: ChangePush = {
+      epoch: this.epoch,
       fromSeq: stamp.fromSeq,
       toSeq: stamp.toSeq,
       changes: stamp.states,
-    });
+    };
     this.nsp.emit('member:changed', message);
   }
 
@@ -300,11 +315,14 @@ export class SyncServer {
         .where('id', 1)
         .first('head');
       const rules = await this.currentRules();
+      // Re-read, so that `new-epoch` run beside a live central takes effect within a beat.
+      this.epoch = await syncStore.getEpoch(this.deps.db.knex);
       this.nsp.local.emit('sync:head', {
-        epoch: await this.epochOf(),
+        epoch: this.epoch,
         head: head?.head ?? 0,
         rulesVersion: rules.version,
-      });
+        serverTime: this.deps.clock.now().toISOString(),
+      } satisfies HeadBeat);
       // A terminal revoked from another process or the CLI is cut off within one heartbeat.
       const connected = [...this.nsp.sockets.values()].map(
         (s) => (s.data as TerminalData).terminalId,
@@ -340,12 +358,33 @@ function problemBody(error: AppError): { type: string; status: number; detail: s
   return { type: `/problems/${error.code}`, status: error.status, detail: error.message };
 }
 
+/** Splits items into runs in which no mobile number appears twice, keeping their order. */
+export function segmentsByMember(items: readonly unknown[]): unknown[][] {
+  const segments: unknown[][] = [];
+  let current: unknown[] = [];
+  let mobiles = new Set<string>();
+  for (const item of items) {
+    const mobile = (item as { body?: { mobile?: unknown } } | null)?.body?.mobile;
+    const id = typeof mobile === 'string' ? mobile.replace(/\D/g, '').slice(-10) : '';
+    if (id && mobiles.has(id)) {
+      segments.push(current);
+      current = [];
+      mobiles = new Set();
+    }
+    if (id) mobiles.add(id);
+    current.push(item);
+  }
+  if (current.length > 0) segments.push(current);
+  return segments;
+}
+
 function problemOf(log: Logger, error: unknown): { type: string; status: number; detail: string } {
   if (error instanceof AppError) return problemBody(error);
   log.error({ event: 'sync:error', err: error }, 'sync request failed');
   return {
     type: '/problems/internal',
     status: 500,
-    detail: 'Central failed; nothing was written. The terminal will retry.',
+    detail:
+      'Central failed on this request; the terminal will send it again (its key makes that safe).',
   };
 }

@@ -20,6 +20,14 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('used_at', { useTz: true });
     t.string('terminal_id', 64);
   });
+  if (knex.client.config.client === 'pg') {
+    // Where @socket.io/postgres-adapter keeps pushes too large for a NOTIFY (its documented table).
+    await knex.schema.createTable('socket_io_attachments', (t) => {
+      t.bigIncrements('id');
+      t.timestamp('created_at', { useTz: true }).defaultTo(knex.fn.now());
+      t.binary('payload');
+    });
+  }
   // A database's identity for replication: a restore from backup gets a new epoch
   // (`npm run central -- new-epoch`), and every terminal then rebuilds its cache.
   await knex('meta').insert({ key: 'epoch', value: randomUUID() });
@@ -27,6 +35,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex('meta').where('key', 'epoch').del();
+  await knex.schema.dropTableIfExists('socket_io_attachments');
   await knex.schema.dropTableIfExists('pairing_codes');
   await knex.schema.dropTableIfExists('terminals');
 }

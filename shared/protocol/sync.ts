@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { EnrolRequest, SaleRequest } from './api.ts';
 
 /**
- * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose major
- * version differs, with a message naming both; see docs/protocol.md.
+ * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose version
+ * differs, with a message naming both; see docs/protocol.md.
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -67,13 +67,16 @@ export const PullResponse = z.object({
   changes: z.array(MemberState),
   hasMore: z.boolean(),
   rules: Rules.optional(),
+  /** Central's clock when it answered, so a terminal can measure how far off its own clock is. */
+  serverTime: z.iso.datetime(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;
 
 /**
  * `member:changed` push after each commit: the states whose change numbers are
- * (fromSeq, toSeq]. A terminal whose cursor is exactly `fromSeq` applies it and moves to
- * `toSeq`; any other cursor means it missed something, and it pulls.
+ * (fromSeq, toSeq]. A terminal ignores it when toSeq ≤ its cursor; applies it and moves the
+ * cursor to toSeq when fromSeq ≤ cursor < toSeq; and otherwise holds it briefly (pushes from
+ * several central processes can arrive out of order) and pulls if the gap does not fill.
  */
 export const ChangePush = z.object({
   epoch: z.string(),
@@ -88,6 +91,7 @@ export const HeadBeat = z.object({
   epoch: z.string(),
   head: z.int().min(0),
   rulesVersion: z.string(),
+  serverTime: z.iso.datetime(),
 });
 export type HeadBeat = z.infer<typeof HeadBeat>;
 

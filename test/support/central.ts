@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import http from 'node:http';
 import { loadConfig } from '../../central/config.ts';
-import { createCentral, type Central } from '../../central/server.ts';
+import { createCentral, listen, type Central, type Listening } from '../../central/server.ts';
+import type { SyncOptions } from '../../central/sync/server.ts';
 import * as catalogue from '../../central/db/catalogue-store.ts';
 import { findShowroomId, insertStaff } from '../../central/db/staff-store.ts';
 import { hashSecret } from '../../central/staff/secrets.ts';
@@ -39,6 +38,8 @@ export interface TestCentral {
   clock: TestClock;
   database: TestDatabase;
   tokens: { admin: string; manager: string; cashier: string; otherCashier: string };
+  /** The HTTP server with terminal sync attached. */
+  listening: Listening;
   request(
     method: string,
     path: string,
@@ -66,7 +67,13 @@ const TABLES = [
 /** Starts central on a fresh database, with showrooms MUM-01 and DEL-01, categories and staff. */
 export async function startTestCentral(
   dialect: 'sqlite' | 'pg',
-  options: { database?: TestDatabase; env?: Record<string, string> } = {},
+  options: {
+    database?: TestDatabase;
+    env?: Record<string, string>;
+    sync?: SyncOptions;
+    /** Leave the database as it is (a restart on a database that has the fixture). */
+    noFixture?: boolean;
+  } = {},
 ): Promise<TestCentral> {
   const database = options.database ?? (await createTestDatabase(dialect));
   const clock = new TestClock();
@@ -78,10 +85,9 @@ export async function startTestCentral(
     ...options.env,
   });
   const central = await createCentral(config, { clock });
-  await seedFixture(central, clock.now());
-  const server = http.createServer(central.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (!options.noFixture) await seedFixture(central, clock.now());
+  const listening = await listen(central, options.sync);
+  const url = listening.url;
 
   const request: TestCentral['request'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
@@ -125,6 +131,7 @@ export async function startTestCentral(
     clock,
     database,
     tokens,
+    listening,
     request,
     counts: async () => {
       const out: Record<string, number> = {};
@@ -138,11 +145,7 @@ export async function startTestCentral(
       return out;
     },
     close: async () => {
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
-      );
+      await listening.close();
       await central.db.knex.destroy();
       if (!options.database) await database.drop();
     },
@@ -199,20 +202,23 @@ export async function startPeerCentral(
   database: TestDatabase,
   clock: Clock,
   env: Record<string, string> = {},
-): Promise<{ url: string; central: Central; close(): Promise<void> }> {
-  const config = loadConfig({ ...database.env, LOG_LEVEL: 'silent', ...env });
+  sync: SyncOptions = {},
+): Promise<{ url: string; central: Central; listening: Listening; close(): Promise<void> }> {
+  const config = loadConfig({
+    ...database.env,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
   const central = await createCentral(config, { clock });
-  const server = http.createServer(central.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listening = await listen(central, sync);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: listening.url,
     central,
+    listening,
     close: async () => {
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
-      );
+      await listening.close();
       await central.db.knex.destroy();
     },
   };

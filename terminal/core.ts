@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { EnrolRequest, SaleRequest } from '../shared/protocol/api.ts';
+import { normaliseMobile } from '../shared/mobile.ts';
+import { earnForSale } from '../shared/points/earn.ts';
+import { loadCredentials, type Credentials } from './credentials.ts';
+import { TerminalStore, type MemberView, type OutboxRow } from './store.ts';
+import { SyncClient, type LinkState, type SyncClientOptions } from './sync-client.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+/** A refusal at the counter: the cashier reads `message`; nothing was queued. */
+export class CounterError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export const CACHE_FILE = 'cache.sqlite';
+
+/** A sale as the counter takes it: the terminal fills in showroom, terminal and time. */
+export const CounterSale = z.object({
+  billNumber: z.string(),
+  mobile: z.string(),
+  lines: z.array(
+    z.object({
+      sku: z.string(),
+      categoryCode: z.string(),
+      quantity: z.int(),
+      amountPaise: z.int(),
+    }),
+  ),
+  /** Idempotency key; a new one is made when absent. */
+  key: z.string().optional(),
+});
+export type CounterSale = z.infer<typeof CounterSale>;
+
+export type CounterEnrolment = Omit<z.input<typeof EnrolRequest>, 'showroomCode'> & {
+  key?: string;
+};
+
+/** What the status bar shows. */
+export interface TerminalStatus {
+  terminalId: string;
+  showroomCode: string;
+  link: LinkState;
+  refusal: string | null;
+  lastSyncAt: string | null;
+  pending: number;
+  refused: number;
+  cursor: number;
+  centralHead: number;
+  members: number;
+  clockOffsetMs: number;
+}
+
+export interface TerminalCoreOptions {
+  dataDir: string;
+  credentials?: Credentials;
+  sync?: Partial<Omit<SyncClientOptions, 'store' | 'credentials' | 'appVersion'>>;
+}
+
+/**
+ * The counter's engine without any UI: the cache, the outbox and the link to central. A sale
+ * or an enrolment is committed to the local outbox before it is confirmed, so it survives a
+ * crash or a dead network, and is sent to central in order when the link is up.
+ */
+export class TerminalCore extends EventEmitter {
+  readonly store: TerminalStore;
+  readonly sync: SyncClient;
+  readonly credentials: Credentials;
+
+  constructor(options: TerminalCoreOptions) {
+    super();
+    this.credentials = options.credentials ?? loadCredentials(options.dataDir);
+    this.store = new TerminalStore(path.join(options.dataDir, CACHE_FILE));
+    this.sync = new SyncClient({
+      store: this.store,
+      credentials: this.credentials,
+      appVersion: pkg.version,
+      ...options.sync,
+    });
+    this.sync.on('status', () => this.emit('status'));
+    this.sync.on('refused', (r: unknown) => this.emit('refused', r));
+    this.sync.on('applied', (c: unknown) => this.emit('applied', c));
+  }
+
+  start(): this {
+    this.sync.start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.sync.stop();
+    this.store.close();
+  }
+
+  /**
+   * Takes a sale: checks it, computes the points it will earn, commits it to the outbox and
+   * returns. The points show as pending until central has applied the sale.
+   */
+  recordSale(input: CounterSale): { key: string; pendingPoints: number; member: MemberView } {
+    const mobile = this.mobileOf(input.mobile);
+    const member = this.store.findByMobile(mobile);
+    if (!member) {
+      throw new CounterError(
+        'not-a-member',
+        'No member has this mobile number; enrol the customer first.',
+      );
+    }
+    const rules = this.store.rules;
+    if (!rules) {
+      throw new CounterError(
+        'no-rules',
+        'This counter has not received the earn rates from central yet; connect it once.',
+      );
+    }
+    const soldAt = this.sync.centralNow();
+    const body = {
+      showroomCode: this.credentials.showroomCode,
+      terminalId: this.credentials.terminalId,
+      billNumber: input.billNumber,
+      soldAt: soldAt.toISOString(),
+      mobile,
+      lines: input.lines,
+    };
+    const parsed = SaleRequest.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error);
+    const earning = earnForSale(parsed.data.lines, rules.rates, soldAt);
+    if (!earning.ok) {
+      throw new CounterError(
+        'unknown-category',
+        `No earn rate for ${earning.unknownCategories.join(', ')}; check the item's category.`,
+      );
+    }
+    const key = input.key ?? `${this.credentials.terminalId}-${randomUUID()}`;
+    this.enqueue({ key, kind: 'sale', body, mobile, pendingPoints: earning.points });
+    return {
+      key,
+      pendingPoints: earning.points,
+      member: this.store.findByMobile(mobile) ?? member,
+    };
+  }
+
+  /** Enrols a customer: an existing member is returned as is; a new one is queued for central. */
+  enrol(input: CounterEnrolment): { key: string | null; member: MemberView; created: boolean } {
+    const mobile = this.mobileOf(input.mobile);
+    const existing = this.store.findByMobile(mobile);
+    if (existing) return { key: null, member: existing, created: false };
+    const { key: givenKey, ...fields } = input;
+    const body = { ...fields, mobile, showroomCode: this.credentials.showroomCode };
+    const parsed = EnrolRequest.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error);
+    const key = givenKey ?? `${this.credentials.terminalId}-${randomUUID()}`;
+    this.enqueue({ key, kind: 'enrol', body, mobile, pendingPoints: 0 });
+    const member = this.store.findByMobile(mobile);
+    if (!member) throw new Error('an enrolment just queued is not found');
+    return { key, member, created: true };
+  }
+
+  findByMobile(typed: string): MemberView | undefined {
+    return this.store.findByMobile(this.mobileOf(typed));
+  }
+
+  /** Type-ahead from the cache: digits match the end of the mobile; anything else a name. */
+  suggest(typed: string, limit = 10): MemberView[] {
+    const text = typed.trim();
+    if (/^[\d\s+-]+$/.test(text))
+      return this.store.findByLastDigits(text.replace(/\D/g, ''), limit);
+    return this.store.findByNamePrefix(text, limit);
+  }
+
+  outbox(): OutboxRow[] {
+    return this.store.outbox();
+  }
+
+  status(): TerminalStatus {
+    const sync = this.sync.state;
+    const counts = this.store.outboxCounts();
+    return {
+      terminalId: this.credentials.terminalId,
+      showroomCode: this.credentials.showroomCode,
+      link: sync.link,
+      refusal: sync.refusal?.message ?? null,
+      lastSyncAt: this.store.getMeta('lastSyncAt') ?? null,
+      pending: counts.queued,
+      refused: counts.refused,
+      cursor: this.store.cursor,
+      centralHead: sync.centralHead,
+      members: this.store.memberCount(),
+      clockOffsetMs: sync.clockOffsetMs,
+    };
+  }
+
+  private enqueue(item: {
+    key: string;
+    kind: 'sale' | 'enrol';
+    body: unknown;
+    mobile: string;
+    pendingPoints: number;
+  }): void {
+    if (this.store.outboxItem(item.key)) {
+      throw new CounterError('duplicate-key', `This counter already took ${item.key}.`);
+    }
+    this.store.enqueue({ ...item, createdAt: new Date().toISOString() });
+    this.emit('status');
+    this.sync.kick();
+  }
+
+  private mobileOf(typed: string): string {
+    const result = normaliseMobile(typed);
+    if (!result.ok) throw new CounterError('bad-mobile', result.message);
+    return result.e164;
+  }
+}
+
+function validationError(error: z.ZodError): CounterError {
+  const issue = error.issues[0];
+  const where = issue?.path.join('.') ?? '';
+  return new CounterError(
+    'validation',
+    `${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'}`,
+  );
+}

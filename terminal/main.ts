@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { PROTOCOL_VERSION } from '../shared/protocol/sync.ts';
+import { credentialsPath, saveCredentials } from './credentials.ts';
+import { TerminalCore, CounterError } from './core.ts';
+
+const USAGE = `Usage: npm run terminal -- <command>
+
+  run                       connect to central and keep the cache in sync (default)
+  pair --central URL --code CODE [--name NAME] [--force]
+                            pair this counter with central using a one-time code
+                            (an admin prints one: npm run central -- pairing-code --showroom CODE)
+  status                    link, last sync, pending and refused items (as JSON)
+  lookup TEXT               find members in the cache: a mobile, its last digits, or a name
+  outbox                    list the items waiting for central or refused by it
+  outbox retry KEY          send a refused item again
+  outbox discard KEY --reason TEXT
+                            set a refused item aside (kept, with the reason)
+
+The terminal keeps its data in TERMINAL_DATA_DIR (default ./data/terminal).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'run', ...rest] = argv;
+  const dataDir = path.resolve(process.env.TERMINAL_DATA_DIR ?? 'data/terminal');
+  switch (command) {
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    case 'pair':
+      return pair(dataDir, rest);
+    case 'run':
+      return run(dataDir);
+    case 'status':
+      return withCore(dataDir, (core) => {
+        console.log(JSON.stringify(core.status(), null, 2));
+        return 0;
+      });
+    case 'lookup': {
+      const text = rest.join(' ');
+      if (!text) return usage('lookup needs a mobile number, its last digits or a name.');
+      return withCore(dataDir, (core) => {
+        const exact = /^[+\d\s-]{10,}$/.test(text)
+          ? safe(() => core.findByMobile(text))
+          : undefined;
+        const found = exact ? [exact] : core.suggest(text, 20);
+        for (const m of found) {
+          console.log(
+            `${m.mobile}  ${m.name}  balance ${m.balance}${m.pendingPoints ? ` (+${m.pendingPoints} pending)` : ''}`,
+          );
+        }
+        if (found.length === 0) console.log('No member found.');
+        return 0;
+      });
+    }
+    case 'outbox':
+      return outbox(dataDir, rest);
+    default:
+      return usage(`Unknown command "${command}".`);
+  }
+}
+
+function usage(message: string): number {
+  console.error(`${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+function withCore(dataDir: string, fn: (core: TerminalCore) => number): number {
+  const core = new TerminalCore({ dataDir });
+  try {
+    return fn(core);
+  } finally {
+    core.store.close();
+  }
+}
+
+async function pair(dataDir: string, args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        central: { type: 'string' },
+        code: { type: 'string' },
+        name: { type: 'string' },
+        force: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  if (!values.central || !values.code) return usage('pair needs --central URL and --code CODE.');
+  let base: URL;
+  try {
+    base = new URL(values.central);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    return usage(
+      `--central must be an http(s) URL, e.g. https://loyalty.example.in (got "${values.central}").`,
+    );
+  }
+  if (fs.existsSync(credentialsPath(dataDir)) && !values.force) {
+    console.error(
+      `This terminal is already paired (${credentialsPath(dataDir)}). Use --force to pair it again.`,
+    );
+    return 1;
+  }
+  const name = values.name ?? os.hostname();
+  let response: Response;
+  try {
+    response = await fetch(new URL('/api/terminals/pair', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: values.code, name }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    console.error(`Cannot reach central at ${base.origin}: ${(error as Error).message}`);
+    return 1;
+  }
+  const body = (await response.json().catch(() => ({}))) as {
+    terminalId?: string;
+    secret?: string;
+    showroomCode?: string;
+    protocolVersion?: number;
+    detail?: string;
+  };
+  if (response.status !== 201 || !body.terminalId || !body.secret || !body.showroomCode) {
+    console.error(`Central refused the pairing: ${body.detail ?? `HTTP ${response.status}`}`);
+    return 1;
+  }
+  if (body.protocolVersion !== PROTOCOL_VERSION) {
+    console.error(
+      `Central speaks sync protocol ${body.protocolVersion}, this terminal ${PROTOCOL_VERSION}; update the ${(body.protocolVersion ?? 0) > PROTOCOL_VERSION ? 'terminal' : 'central server'}.`,
+    );
+    return 1;
+  }
+  if (values.force) fs.rmSync(credentialsPath(dataDir), { force: true });
+  const file = saveCredentials(dataDir, {
+    centralUrl: base.origin,
+    terminalId: body.terminalId,
+    secret: body.secret,
+    showroomCode: body.showroomCode,
+    name,
+    pairedAt: new Date().toISOString(),
+  });
+  console.log(`Paired as ${body.terminalId} at showroom ${body.showroomCode}.`);
+  console.log(`Credentials saved to ${file} (readable by this user only).`);
+  console.log('Start it with: npm run terminal');
+  return 0;
+}
+
+async function run(dataDir: string): Promise<number> {
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const core = new TerminalCore({ dataDir });
+  let last = '';
+  core.on('status', () => {
+    const s = core.status();
+    const line = `${s.link} cursor=${s.cursor} pending=${s.pending} refused=${s.refused}`;
+    if (line !== last) log.info({ event: 'terminal:status', ...s }, line);
+    last = line;
+  });
+  core.on('refused', (r: { message: string }) => {
+    log.error({ event: 'terminal:refused' }, r.message);
+  });
+  core.sync.on('error-note', (e: Error) => {
+    log.warn({ event: 'terminal:sync-error' }, e.message);
+  });
+  core.start();
+  log.info(
+    { event: 'terminal:started', terminal: core.credentials.terminalId },
+    `terminal ${core.credentials.terminalId} connecting to ${core.credentials.centralUrl}`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await core.stop();
+  return 0;
+}
+
+function outbox(dataDir: string, args: string[]): number {
+  const [action, key] = args;
+  return withCore(dataDir, (core) => {
+    if (!action) {
+      for (const item of core.outbox()) {
+        const error = item.lastError as { detail?: string } | null;
+        console.log(
+          `${item.state.padEnd(9)} ${item.kind.padEnd(5)} ${item.key}  ${item.mobile}  ${item.createdAt}${error?.detail ? `  — ${error.detail}` : ''}${item.resolvedNote ? `  [${item.resolvedNote}]` : ''}`,
+        );
+      }
+      const counts = core.store.outboxCounts();
+      console.log(
+        `${counts.queued} queued, ${counts.refused} refused, ${counts.discarded} set aside.`,
+      );
+      return 0;
+    }
+    if (!key) return usage(`outbox ${action} needs the item's key.`);
+    if (action === 'retry') {
+      if (!core.store.retry(key)) {
+        console.error(`No refused item ${key}.`);
+        return 1;
+      }
+      console.log(`${key} will be sent again when the terminal is online.`);
+      return 0;
+    }
+    if (action === 'discard') {
+      const { values } = parseArgs({
+        args: args.slice(2),
+        options: { reason: { type: 'string' } },
+      });
+      if (!values.reason?.trim()) return usage('discard needs --reason TEXT.');
+      if (!core.store.discard(key, values.reason.trim())) {
+        console.error(`No refused item ${key}.`);
+        return 1;
+      }
+      console.log(`${key} set aside: ${values.reason.trim()}`);
+      return 0;
+    }
+    return usage(`Unknown outbox action "${action}".`);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof CounterError || error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);

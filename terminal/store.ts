@@ -1,0 +1,436 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { MemberState, Rules } from '../shared/protocol/sync.ts';
+
+/** Where the terminal's schema lives: numbered SQL files applied in order. */
+export const TERMINAL_MIGRATIONS = path.resolve(import.meta.dirname, '../migrations/terminal');
+
+/** A member as the counter shows it: central's balance plus what this counter has not sent yet. */
+export interface MemberView {
+  /** Central's id; null for a member enrolled here while offline and not yet sent. */
+  id: number | null;
+  mobile: string;
+  name: string;
+  balance: number;
+  pendingPoints: number;
+  tier: string;
+  smsConsent: boolean;
+  seq: number;
+}
+
+/** A write waiting for central, or one central refused. */
+export interface OutboxRow {
+  n: number;
+  key: string;
+  kind: 'sale' | 'enrol';
+  body: unknown;
+  mobile: string;
+  pendingPoints: number;
+  createdAt: string;
+  state: 'queued' | 'refused' | 'discarded';
+  attempts: number;
+  lastError: unknown;
+  resolvedNote: string | null;
+}
+
+interface MemberRow {
+  id: number;
+  mobile: string;
+  name: string;
+  balance: number;
+  tier: string;
+  sms_consent: number;
+  seq: number;
+}
+
+interface OutboxDbRow {
+  n: number;
+  key: string;
+  kind: 'sale' | 'enrol';
+  body: string;
+  mobile: string;
+  pending_points: number;
+  created_at: string;
+  state: 'queued' | 'refused' | 'discarded';
+  attempts: number;
+  last_error: string | null;
+  resolved_note: string | null;
+}
+
+/** The national digits of an E.164 mobile, reversed, so "ends with" is an index range. */
+export function digitsReversed(e164: string): string {
+  const digits = e164.replace(/\D/g, '');
+  const national = e164.startsWith('+91') ? digits.slice(2) : digits;
+  return reverseDigits(national);
+}
+
+/** Reverses a string of ASCII digits. */
+function reverseDigits(digits: string): string {
+  let out = '';
+  for (let i = digits.length - 1; i >= 0; i -= 1) out += digits.charAt(i);
+  return out;
+}
+
+/** A name folded for prefix search: NFC, lower case, inner spaces collapsed. */
+export function foldName(name: string): string {
+  return name.normalize('NFC').toLocaleLowerCase('en-IN').replace(/\s+/g, ' ').trim();
+}
+
+/** Upper bound of a prefix range: every string starting with `prefix` sorts below it. */
+function prefixEnd(prefix: string): string {
+  return prefix + '\u{10FFFF}';
+}
+
+/**
+ * The terminal's SQLite cache (better-sqlite3, WAL, synchronous=FULL so a confirmed sale
+ * survives a power cut): replicated member states, rules, cursor, and the outbox.
+ */
+export class TerminalStore {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly stmts;
+
+  constructor(file: string) {
+    this.file = file;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    const db = this.db;
+    this.stmts = {
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare<[string, string]>(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      upsert: db.prepare<[number, string, string, string, string, number, string, number, number]>(
+        `INSERT INTO members (id, mobile, digits_rev, name, name_key, balance, tier, sms_consent, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET
+           mobile = excluded.mobile, digits_rev = excluded.digits_rev, name = excluded.name,
+           name_key = excluded.name_key, balance = excluded.balance, tier = excluded.tier,
+           sms_consent = excluded.sms_consent, seq = excluded.seq
+         WHERE excluded.seq > members.seq`,
+      ),
+      // A mobile can move from one member to another (a change of number at central): the newer
+      // state wins, and the older holder of the number gives it up until its own state arrives.
+      freeMobile: db.prepare<[string, number, number]>(
+        'DELETE FROM members WHERE mobile = ? AND id <> ? AND seq < ?',
+      ),
+      byMobile: db.prepare<[string], MemberRow>('SELECT * FROM members WHERE mobile = ?'),
+      byId: db.prepare<[number], MemberRow>('SELECT * FROM members WHERE id = ?'),
+      byDigits: db.prepare<[string, string, number], MemberRow>(
+        'SELECT * FROM members WHERE digits_rev >= ? AND digits_rev < ? ORDER BY digits_rev LIMIT ?',
+      ),
+      byName: db.prepare<[string, string, number], MemberRow>(
+        'SELECT * FROM members WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?',
+      ),
+      pendingFor: db.prepare<[string], { points: number | null }>(
+        "SELECT sum(pending_points) AS points FROM outbox WHERE mobile = ? AND state = 'queued'",
+      ),
+      pendingEnrol: db.prepare<[string], OutboxDbRow>(
+        "SELECT * FROM outbox WHERE mobile = ? AND kind = 'enrol' AND state = 'queued' ORDER BY n LIMIT 1",
+      ),
+      enqueue: db.prepare<[string, string, string, string, number, string]>(
+        'INSERT INTO outbox (key, kind, body, mobile, pending_points, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      queued: db.prepare<[number], OutboxDbRow>(
+        "SELECT * FROM outbox WHERE state = 'queued' ORDER BY n LIMIT ?",
+      ),
+      outboxByKey: db.prepare<[string], OutboxDbRow>('SELECT * FROM outbox WHERE key = ?'),
+      outboxAll: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY n'),
+      ack: db.prepare<[string]>("DELETE FROM outbox WHERE key = ? AND state = 'queued'"),
+      refuse: db.prepare<[string, string]>(
+        "UPDATE outbox SET state = 'refused', attempts = attempts + 1, last_error = ? WHERE key = ? AND state = 'queued'",
+      ),
+      failed: db.prepare<[string, string]>(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE key = ? AND state = 'queued'",
+      ),
+      counts: db.prepare<[], { state: string; n: number }>(
+        'SELECT state, count(*) AS n FROM outbox GROUP BY state',
+      ),
+      memberCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM members'),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // --- meta -------------------------------------------------------------------------------
+
+  getMeta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmts.setMeta.run(key, value);
+  }
+
+  /** Central's change number up to which this cache holds every change. */
+  get cursor(): number {
+    return Number(this.getMeta('cursor') ?? '0');
+  }
+
+  get epoch(): string | undefined {
+    return this.getMeta('epoch');
+  }
+
+  get rules(): Rules | undefined {
+    const raw = this.getMeta('rules');
+    return raw === undefined ? undefined : (JSON.parse(raw) as Rules);
+  }
+
+  // --- replication ------------------------------------------------------------------------
+
+  /**
+   * Applies replicated states and moves the cursor in one transaction: a crash leaves either
+   * both or neither. A state older than the row already held is skipped.
+   */
+  applyChanges(
+    changes: readonly MemberState[],
+    update: { cursor: number; epoch: string; rules?: Rules; syncedAt?: string },
+  ): number {
+    const run = this.db.transaction(() => {
+      let applied = 0;
+      for (const m of changes) {
+        this.stmts.freeMobile.run(m.mobile, m.id, m.seq);
+        const r = this.stmts.upsert.run(
+          m.id,
+          m.mobile,
+          digitsReversed(m.mobile),
+          m.name,
+          foldName(m.name),
+          m.balance,
+          m.tier,
+          m.smsConsent ? 1 : 0,
+          m.seq,
+        );
+        applied += r.changes;
+      }
+      this.stmts.setMeta.run('cursor', String(update.cursor));
+      this.stmts.setMeta.run('epoch', update.epoch);
+      if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
+      if (update.syncedAt) this.stmts.setMeta.run('lastSyncAt', update.syncedAt);
+      return applied;
+    });
+    return run.immediate();
+  }
+
+  /**
+   * Forgets every replicated state and starts again from change 0 of `epoch`: for a central
+   * restored from a backup, or a cursor central cannot serve. The outbox is kept.
+   */
+  rebuild(epoch: string): void {
+    this.db
+      .transaction(() => {
+        this.db.exec('DELETE FROM members');
+        this.stmts.setMeta.run('cursor', '0');
+        this.stmts.setMeta.run('epoch', epoch);
+      })
+      .immediate();
+  }
+
+  // --- lookup -----------------------------------------------------------------------------
+
+  /** The member with this E.164 mobile: from the cache, or enrolled here and not yet sent. */
+  findByMobile(e164: string): MemberView | undefined {
+    const row = this.stmts.byMobile.get(e164);
+    if (row) return this.view(row);
+    const enrol = this.stmts.pendingEnrol.get(e164);
+    if (!enrol) return undefined;
+    const body = JSON.parse(enrol.body) as { name: string; smsConsent: boolean };
+    return {
+      id: null,
+      mobile: e164,
+      name: body.name,
+      balance: 0,
+      pendingPoints: this.pendingPoints(e164),
+      tier: 'base',
+      smsConsent: body.smsConsent,
+      seq: 0,
+    };
+  }
+
+  findById(id: number): MemberView | undefined {
+    const row = this.stmts.byId.get(id);
+    return row ? this.view(row) : undefined;
+  }
+
+  /** Type-ahead: members whose mobile ends with these digits (at least 3), nearest first. */
+  findByLastDigits(digits: string, limit = 10): MemberView[] {
+    if (!/^\d{3,15}$/.test(digits)) return [];
+    const key = reverseDigits(digits);
+    return this.stmts.byDigits.all(key, prefixEnd(key), limit).map((r) => this.view(r));
+  }
+
+  /** Type-ahead: members whose name starts with this text (at least 2 characters). */
+  findByNamePrefix(prefix: string, limit = 10): MemberView[] {
+    const key = foldName(prefix);
+    if (key.length < 2) return [];
+    return this.stmts.byName.all(key, prefixEnd(key), limit).map((r) => this.view(r));
+  }
+
+  /** Every member state held, in id order (for comparing with central). */
+  allMembers(): MemberState[] {
+    return this.db
+      .prepare<[], MemberRow>('SELECT * FROM members ORDER BY id')
+      .all()
+      .map((r) => ({
+        id: r.id,
+        mobile: r.mobile,
+        name: r.name,
+        balance: r.balance,
+        tier: r.tier,
+        smsConsent: r.sms_consent === 1,
+        seq: r.seq,
+      }));
+  }
+
+  memberCount(): number {
+    return this.stmts.memberCount.get()?.n ?? 0;
+  }
+
+  pendingPoints(e164: string): number {
+    return this.stmts.pendingFor.get(e164)?.points ?? 0;
+  }
+
+  private view(r: MemberRow): MemberView {
+    return {
+      id: r.id,
+      mobile: r.mobile,
+      name: r.name,
+      balance: r.balance,
+      pendingPoints: this.pendingPoints(r.mobile),
+      tier: r.tier,
+      smsConsent: r.sms_consent === 1,
+      seq: r.seq,
+    };
+  }
+
+  // --- outbox -----------------------------------------------------------------------------
+
+  /** Commits a write to the outbox (durable on return). A key already queued is refused. */
+  enqueue(item: {
+    key: string;
+    kind: 'sale' | 'enrol';
+    body: unknown;
+    mobile: string;
+    pendingPoints: number;
+    createdAt: string;
+  }): void {
+    this.stmts.enqueue.run(
+      item.key,
+      item.kind,
+      JSON.stringify(item.body),
+      item.mobile,
+      item.pendingPoints,
+      item.createdAt,
+    );
+  }
+
+  /** The oldest queued items, in the order they were taken. */
+  queued(limit: number): OutboxRow[] {
+    return this.stmts.queued.all(limit).map(toOutboxRow);
+  }
+
+  outboxItem(key: string): OutboxRow | undefined {
+    const row = this.stmts.outboxByKey.get(key);
+    return row ? toOutboxRow(row) : undefined;
+  }
+
+  outbox(): OutboxRow[] {
+    return this.stmts.outboxAll.all().map(toOutboxRow);
+  }
+
+  /** Records central's answers to one submit in one transaction. */
+  settle(
+    outcomes: readonly (
+      | { key: string; fate: 'applied'; state?: MemberState }
+      | { key: string; fate: 'refused'; error: unknown }
+      | { key: string; fate: 'failed'; error: unknown }
+    )[],
+  ): void {
+    this.db
+      .transaction(() => {
+        for (const o of outcomes) {
+          if (o.fate === 'applied') this.stmts.ack.run(o.key);
+          else if (o.fate === 'refused') this.stmts.refuse.run(JSON.stringify(o.error), o.key);
+          else this.stmts.failed.run(JSON.stringify(o.error), o.key);
+        }
+      })
+      .immediate();
+  }
+
+  /** A manager sends a refused item again (e.g. after fixing the category at central). */
+  retry(key: string): boolean {
+    return (
+      this.db
+        .prepare<[string]>(
+          "UPDATE outbox SET state = 'queued', resolved_note = NULL WHERE key = ? AND state = 'refused'",
+        )
+        .run(key).changes > 0
+    );
+  }
+
+  /** A manager sets a refused item aside, with a reason; the row stays as a record. */
+  discard(key: string, note: string): boolean {
+    return (
+      this.db
+        .prepare<[string, string]>(
+          "UPDATE outbox SET state = 'discarded', resolved_note = ? WHERE key = ? AND state = 'refused'",
+        )
+        .run(note, key).changes > 0
+    );
+  }
+
+  outboxCounts(): { queued: number; refused: number; discarded: number } {
+    const out = { queued: 0, refused: 0, discarded: 0 };
+    for (const r of this.stmts.counts.all()) {
+      if (r.state === 'queued' || r.state === 'refused' || r.state === 'discarded')
+        out[r.state] = r.n;
+    }
+    return out;
+  }
+}
+
+function toOutboxRow(r: OutboxDbRow): OutboxRow {
+  return {
+    n: r.n,
+    key: r.key,
+    kind: r.kind,
+    body: JSON.parse(r.body) as unknown,
+    mobile: r.mobile,
+    pendingPoints: r.pending_points,
+    createdAt: r.created_at,
+    state: r.state,
+    attempts: r.attempts,
+    lastError: r.last_error === null ? null : (JSON.parse(r.last_error) as unknown),
+    resolvedNote: r.resolved_note,
+  };
+}
+
+/** Applies the SQL files of migrations/terminal not yet applied, each in its own transaction. */
+export function migrate(db: Database.Database): number {
+  const files = fs
+    .readdirSync(TERMINAL_MIGRATIONS)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort();
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > files.length) {
+    throw new Error(
+      `The terminal's cache was made by a newer version (schema ${current}, this one knows ${files.length}); update this terminal.`,
+    );
+  }
+  for (let i = current; i < files.length; i += 1) {
+    const sql = fs.readFileSync(path.join(TERMINAL_MIGRATIONS, files[i] ?? ''), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    }).immediate();
+  }
+  return files.length - current;
+}
