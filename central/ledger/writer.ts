@@ -82,6 +82,11 @@ export interface WriterOptions {
   onBatch?: (size: number, ms: number) => void;
   /** Called after each commit that changed members, with what it stamped. */
   onCommitted?: (stamp: store.Stamp) => void;
+  /**
+   * Runs inside each transaction after its change numbers are taken, just before COMMIT; tests
+   * use it to delay commits and show that a cursor still cannot pass a change committed late.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -181,9 +186,11 @@ export class LedgerWriter {
   /** One transaction for the batch; after it commits, tells the sync layer what changed. */
   private async commit(commands: WriteCommand[]): Promise<(WriteOutcome | Error)[]> {
     const sink: { stamp?: store.Stamp } = {};
-    const results = await this.options.db.knex.transaction((trx) =>
-      this.applyBatch(trx, commands, sink),
-    );
+    const results = await this.options.db.knex.transaction(async (trx) => {
+      const answers = await this.applyBatch(trx, commands, sink);
+      await this.options.beforeCommit?.();
+      return answers;
+    });
     if (sink.stamp) this.options.onCommitted?.(sink.stamp);
     return results;
   }
