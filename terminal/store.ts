@@ -58,23 +58,16 @@ interface OutboxDbRow {
   resolved_note: string | null;
 }
 
-/** The national digits of an E.164 mobile, reversed, so "ends with" is an index range. */
-export function digitsReversed(e164: string): string {
-  const digits = e164.replace(/\D/g, '');
-  const national = e164.startsWith('+91') ? digits.slice(2) : digits;
-  return reverseDigits(national);
-}
-
-/** Reverses a string of ASCII digits. */
-function reverseDigits(digits: string): string {
-  let out = '';
-  for (let i = digits.length - 1; i >= 0; i -= 1) out += digits.charAt(i);
-  return out;
-}
-
-/** A name folded for prefix search: NFC, lower case, inner spaces collapsed. */
+/**
+ * A typed name prefix folded as the cache's name index folds names: NFC (as central stores
+ * names), ASCII letters to lower case (SQLite's lower()), spaces collapsed.
+ */
 export function foldName(name: string): string {
-  return name.normalize('NFC').toLocaleLowerCase('en-IN').replace(/\s+/g, ' ').trim();
+  return name
+    .normalize('NFC')
+    .replace(/[A-Z]/g, (c) => c.toLowerCase())
+    .replace(/\s+/g, ' ')
+    .trimStart();
 }
 
 /** Upper bound of a prefix range: every string starting with `prefix` sorts below it. */
@@ -96,7 +89,11 @@ export class TerminalStore {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // Replicated states can always be pulled again, and a crash rolls back rows and cursor
+    // together, so their commits need not wait for the disk (NORMAL). An outbox item is the
+    // only copy of a sale: enqueue() commits it with FULL, which also flushes what came before.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('cache_size = -65536'); // 64 MiB of page cache
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
@@ -106,13 +103,28 @@ export class TerminalStore {
       setMeta: db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      upsert: db.prepare<[number, string, string, string, string, number, string, number, number]>(
-        `INSERT INTO members (id, mobile, digits_rev, name, name_key, balance, tier, sms_consent, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      upsert: db.prepare<[number, string, string, number, string, number, number]>(
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
-           mobile = excluded.mobile, digits_rev = excluded.digits_rev, name = excluded.name,
-           name_key = excluded.name_key, balance = excluded.balance, tier = excluded.tier,
-           sms_consent = excluded.sms_consent, seq = excluded.seq
+           mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
+           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq
+         WHERE excluded.seq > members.seq`,
+      ),
+      // A page of rows (JSON text from a pull) in two statements, without building objects.
+      freePageMobiles: db.prepare<[string]>(
+        `DELETE FROM members WHERE id IN (
+           SELECT m.id FROM json_each(?) j JOIN members m ON m.mobile = j.value ->> 1
+            WHERE m.id <> j.value ->> 0 AND m.seq < j.value ->> 6)`,
+      ),
+      upsertPage: db.prepare<[string]>(
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq)
+         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
+                j.value ->> 5, j.value ->> 6
+           FROM json_each(?) j WHERE true
+         ON CONFLICT (id) DO UPDATE SET
+           mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
+           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq
          WHERE excluded.seq > members.seq`,
       ),
       // A mobile can move from one member to another (a change of number at central): the newer
@@ -123,10 +135,10 @@ export class TerminalStore {
       byMobile: db.prepare<[string], MemberRow>('SELECT * FROM members WHERE mobile = ?'),
       byId: db.prepare<[number], MemberRow>('SELECT * FROM members WHERE id = ?'),
       byDigits: db.prepare<[string, string, number], MemberRow>(
-        'SELECT * FROM members WHERE digits_rev >= ? AND digits_rev < ? ORDER BY digits_rev LIMIT ?',
+        'SELECT * FROM members WHERE substr(mobile, -4) = ? AND mobile LIKE ? ORDER BY mobile LIMIT ?',
       ),
       byName: db.prepare<[string, string, number], MemberRow>(
-        'SELECT * FROM members WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?',
+        'SELECT * FROM members WHERE lower(name) >= ? AND lower(name) < ? ORDER BY lower(name) LIMIT ?',
       ),
       pendingFor: db.prepare<[string], { points: number | null }>(
         "SELECT sum(pending_points) AS points FROM outbox WHERE mobile = ? AND state = 'queued'",
@@ -201,15 +213,42 @@ export class TerminalStore {
         const r = this.stmts.upsert.run(
           m.id,
           m.mobile,
-          digitsReversed(m.mobile),
           m.name,
-          foldName(m.name),
           m.balance,
           m.tier,
           m.smsConsent ? 1 : 0,
           m.seq,
         );
         applied += r.changes;
+      }
+      this.stmts.setMeta.run('cursor', String(update.cursor));
+      this.stmts.setMeta.run('epoch', update.epoch);
+      if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
+      if (update.syncedAt) this.stmts.setMeta.run('lastSyncAt', update.syncedAt);
+      return applied;
+    });
+    return run.immediate();
+  }
+
+  /**
+   * Applies a pull's page (JSON text of state rows, see STATE_ROW) and moves the cursor, in one
+   * transaction. SQLite reads the rows itself (json_each); STRICT columns and CHECKs refuse a
+   * malformed row, and then nothing of the page is applied.
+   */
+  applyPage(
+    statesJson: string,
+    update: { cursor: number; epoch: string; rules?: Rules; syncedAt?: string },
+  ): number {
+    const run = this.db.transaction(() => {
+      let applied: number;
+      try {
+        applied = this.stmts.upsertPage.run(statesJson).changes;
+      } catch (error) {
+        // Only when a mobile number moved to another member (rare): the older holder gives it
+        // up, then the page applies. The failed statement was undone; the transaction goes on.
+        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+        this.stmts.freePageMobiles.run(statesJson);
+        applied = this.stmts.upsertPage.run(statesJson).changes;
       }
       this.stmts.setMeta.run('cursor', String(update.cursor));
       this.stmts.setMeta.run('epoch', update.epoch);
@@ -260,11 +299,10 @@ export class TerminalStore {
     return row ? this.view(row) : undefined;
   }
 
-  /** Type-ahead: members whose mobile ends with these digits (at least 3), nearest first. */
+  /** Type-ahead: members whose mobile ends with these digits (at least 4). */
   findByLastDigits(digits: string, limit = 10): MemberView[] {
-    if (!/^\d{3,15}$/.test(digits)) return [];
-    const key = reverseDigits(digits);
-    return this.stmts.byDigits.all(key, prefixEnd(key), limit).map((r) => this.view(r));
+    if (!/^\d{4,15}$/.test(digits)) return [];
+    return this.stmts.byDigits.all(digits.slice(-4), `%${digits}`, limit).map((r) => this.view(r));
   }
 
   /** Type-ahead: members whose name starts with this text (at least 2 characters). */
@@ -322,14 +360,19 @@ export class TerminalStore {
     pendingPoints: number;
     createdAt: string;
   }): void {
-    this.stmts.enqueue.run(
-      item.key,
-      item.kind,
-      JSON.stringify(item.body),
-      item.mobile,
-      item.pendingPoints,
-      item.createdAt,
-    );
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.stmts.enqueue.run(
+        item.key,
+        item.kind,
+        JSON.stringify(item.body),
+        item.mobile,
+        item.pendingPoints,
+        item.createdAt,
+      );
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   /** The oldest queued items, in the order they were taken. */

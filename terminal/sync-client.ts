@@ -202,18 +202,16 @@ export class SyncClient extends EventEmitter {
     return this.catchUp.request();
   }
 
+  /**
+   * Pulls pages until the cursor reaches central's head. The next page is asked for as soon as
+   * a page arrives (its `after` is known then), so central reads page n+1 while the terminal
+   * writes page n.
+   */
   private async pullToHead(): Promise<void> {
+    if (!this.isOnline()) return;
+    let next = this.askPull(this.store.cursor);
     for (;;) {
-      if (!this.isOnline()) return;
-      const after = this.store.cursor;
-      const sentAt = this.opts.now();
-      const raw: unknown = await this.socket
-        .timeout(this.opts.requestTimeoutMs)
-        .emitWithAck('sync:pull', {
-          after,
-          limit: this.opts.pullLimit,
-          rulesVersion: this.store.rules?.version,
-        });
+      const { after, sentAt, raw } = await next;
       const answer = PullResponse.safeParse(raw);
       if (!answer.success)
         throw new Error(`central's pull answer was not understood: ${describe(raw)}`);
@@ -227,19 +225,39 @@ export class SyncClient extends EventEmitter {
         this.store.rebuild(pull.epoch);
         this.held.clear();
         this.emit('rebuilt', { from: epoch, to: pull.epoch, cursor: after, head: pull.head });
+        next = this.askPull(0);
         continue;
       }
-      const last = pull.changes.at(-1);
-      const cursor = pull.hasMore && last ? last.seq : pull.head;
-      this.store.applyChanges(pull.changes, {
-        cursor: Math.max(cursor, after),
-        epoch: pull.epoch,
-        ...(pull.rules ? { rules: pull.rules } : {}),
-        syncedAt: new Date(this.opts.now()).toISOString(),
-      });
-      this.emitApplied(pull.changes);
-      if (!pull.hasMore) return;
+      const cursor = Math.max(pull.hasMore ? pull.lastSeq : pull.head, after);
+      if (pull.hasMore && this.isOnline()) next = this.askPull(cursor);
+      try {
+        this.store.applyPage(pull.states, {
+          cursor,
+          epoch: pull.epoch,
+          ...(pull.rules ? { rules: pull.rules } : {}),
+          syncedAt: new Date(this.opts.now()).toISOString(),
+        });
+      } catch (error) {
+        throw new Error(
+          `central sent a page of states this cache refused (nothing of it was applied): ${(error as Error).message}`,
+        );
+      }
+      if (pull.count > 0) this.emit('applied', pull.count);
+      this.emit('status');
+      if (!pull.hasMore || !this.isOnline()) return;
     }
+  }
+
+  private async askPull(after: number): Promise<{ after: number; sentAt: number; raw: unknown }> {
+    const sentAt = this.opts.now();
+    const raw: unknown = await this.socket
+      .timeout(this.opts.requestTimeoutMs)
+      .emitWithAck('sync:pull', {
+        after,
+        limit: this.opts.pullLimit,
+        rulesVersion: this.store.rules?.version,
+      });
+    return { after, sentAt, raw };
   }
 
   // --- live pushes --------------------------------------------------------------------------
@@ -400,7 +418,7 @@ export class SyncClient extends EventEmitter {
   }
 
   private emitApplied(changes: readonly MemberState[]): void {
-    if (changes.length > 0) this.emit('applied', changes);
+    if (changes.length > 0) this.emit('applied', changes.length);
     this.emit('status');
   }
 }

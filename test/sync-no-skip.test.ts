@@ -3,7 +3,14 @@ import pg from 'pg';
 import { describePg } from './support/databases.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import { openDb, type Db } from '../central/db/connect.ts';
-import { pullChanges } from '../central/db/sync-store.ts';
+import { pullChanges as pullPage } from '../central/db/sync-store.ts';
+import { parseStateRows } from '../shared/protocol/sync.ts';
+
+/** A pull as the terminal reads it: the page's states parsed (and validated) from its text. */
+async function pullChanges(db: Db, after: number, limit: number) {
+  const page = await pullPage(db, after, limit);
+  return { ...page, changes: parseStateRows(page.states) };
+}
 import type { Stamp } from '../central/db/ledger-store.ts';
 import { hashRequest, LedgerWriter, type Actor } from '../central/ledger/writer.ts';
 import { SaleRequest } from '../shared/protocol/api.ts';

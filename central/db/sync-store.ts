@@ -41,26 +41,48 @@ export async function startNewEpoch(q: Q): Promise<string> {
   return epoch;
 }
 
+/** What one pull reads: states after a change number, as JSON text of rows (STATE_ROW). */
+export interface PulledPage {
+  epoch: string;
+  head: number;
+  /** JSON text: [[id, mobile, name, balance, tier, smsConsent 0|1, seq], ...] in seq order. */
+  states: string;
+  count: number;
+  lastSeq: number;
+}
+
 /**
  * States changed after `after`, in change order, with the head of the same snapshot. Change
- * numbers commit in order (see takeSequence), so nothing below the head can appear later.
+ * numbers become visible in order (see stampMembers), so nothing at or below the head can
+ * appear later. The database builds the JSON itself: a page of 5,000 rows is one text value.
  */
-export async function pullChanges(
-  db: Db,
-  after: number,
-  limit: number,
-): Promise<{ epoch: string; head: number; changes: MemberState[] }> {
+export async function pullChanges(db: Db, after: number, limit: number): Promise<PulledPage> {
   return db.knex.transaction(
     async (trx) => {
       const head: { head: number } | undefined = await trx('change_seq')
         .where('id', 1)
         .first('head');
-      const rows: StateRow[] = await trx('members')
-        .where('seq', '>', after)
-        .orderBy('seq')
-        .limit(limit)
-        .select(STATE_COLUMNS);
-      return { epoch: await getEpoch(trx), head: head?.head ?? 0, changes: rows.map(toState) };
+      const sql =
+        db.dialect === 'pg'
+          ? `select count(*)::int as count, coalesce(max(seq), 0) as last_seq,
+                    coalesce(json_agg(json_build_array(id, mobile, name, balance, tier, sms_consent::int, seq) order by seq), '[]')::text as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq
+                       from members where seq > ? order by seq limit ?) t`
+          : `select count(*) as count, coalesce(max(seq), 0) as last_seq,
+                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq)), '[]') as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq
+                       from members where seq > ? order by seq limit ?) t`;
+      const result: unknown = await trx.raw(sql, [after, limit]);
+      const row = (
+        db.dialect === 'pg' ? (result as { rows: unknown[] }).rows[0] : (result as unknown[])[0]
+      ) as { count: number | string; last_seq: number | string; states: string };
+      return {
+        epoch: await getEpoch(trx),
+        head: head?.head ?? 0,
+        states: row.states,
+        count: Number(row.count),
+        lastSeq: Number(row.last_seq),
+      };
     },
     db.dialect === 'pg' ? { isolationLevel: 'repeatable read', readOnly: true } : {},
   );

@@ -219,13 +219,11 @@ export class SyncServer {
         `sync:pull: ${request.error.issues[0]?.message ?? 'invalid'}`,
       );
     const { after, limit, rulesVersion } = request.data;
-    const { epoch, head, changes } = await syncStore.pullChanges(this.deps.db, after, limit);
+    const page = await syncStore.pullChanges(this.deps.db, after, limit);
     const rules = await this.currentRules();
     return {
-      epoch,
-      head,
-      changes,
-      hasMore: changes.length === limit,
+      ...page,
+      hasMore: page.count === limit,
       ...(rulesVersion === rules.version ? {} : { rules }),
       serverTime: this.deps.clock.now().toISOString(),
     };
@@ -243,9 +241,8 @@ export class SyncServer {
       showroomId: terminal.showroomId,
       terminalId: terminal.terminalId,
     };
-    // Items go to the writer together, so a replayed outbox is grouped into few commits, but in
-    // segments whose items concern different members: concurrent batches may commit in any
-    // order, and a member's items (an enrolment, then its sales) must apply in the order given.
+    // Items go to the writer together, so a replayed outbox is grouped into few commits, but a
+    // sale waits for its member's enrolment to commit: concurrent batches commit in any order.
     const results: SubmitResult[] = [];
     for (const segment of segmentsByMember(request.data.items)) {
       results.push(...(await Promise.all(segment.map((raw) => this.submitOne(actor, raw)))));
@@ -358,20 +355,25 @@ function problemBody(error: AppError): { type: string; status: number; detail: s
   return { type: `/problems/${error.code}`, status: error.status, detail: error.message };
 }
 
-/** Splits items into runs in which no mobile number appears twice, keeping their order. */
+/**
+ * Splits items into runs, keeping their order, so that a sale never shares a run with the
+ * enrolment of its member: the enrolment's run commits first. Other items need no order
+ * between them (each sale earns on its own), so a replayed outbox stays in few commits.
+ */
 export function segmentsByMember(items: readonly unknown[]): unknown[][] {
   const segments: unknown[][] = [];
   let current: unknown[] = [];
-  let mobiles = new Set<string>();
+  let enrolled = new Set<string>();
   for (const item of items) {
-    const mobile = (item as { body?: { mobile?: unknown } } | null)?.body?.mobile;
-    const id = typeof mobile === 'string' ? mobile.replace(/\D/g, '').slice(-10) : '';
-    if (id && mobiles.has(id)) {
+    const { kind, body } = (item ?? {}) as { kind?: unknown; body?: { mobile?: unknown } };
+    const mobile =
+      typeof body?.mobile === 'string' ? body.mobile.replace(/\D/g, '').slice(-10) : '';
+    if (mobile && enrolled.has(mobile)) {
       segments.push(current);
       current = [];
-      mobiles = new Set();
+      enrolled = new Set();
     }
-    if (id) mobiles.add(id);
+    if (mobile && kind === 'enrol') enrolled.add(mobile);
     current.push(item);
   }
   if (current.length > 0) segments.push(current);

@@ -8,19 +8,20 @@ CREATE TABLE meta (
 ) STRICT;
 
 -- Every member's replicated state, as central last stamped it (seq = central's change number).
+-- STRICT typing refuses a malformed row from the network instead of storing it.
 CREATE TABLE members (
-  id          INTEGER PRIMARY KEY,
-  mobile      TEXT    NOT NULL UNIQUE,          -- E.164, e.g. +919876543210
-  digits_rev  TEXT    NOT NULL,                 -- national digits reversed, for "last digits" lookup
+  id          INTEGER PRIMARY KEY CHECK (id > 0),
+  mobile      TEXT    NOT NULL UNIQUE CHECK (mobile GLOB '+[1-9]*'),  -- E.164, e.g. +919876543210
   name        TEXT    NOT NULL,
-  name_key    TEXT    NOT NULL,                 -- folded name, for name-prefix lookup
   balance     INTEGER NOT NULL,
   tier        TEXT    NOT NULL,
-  sms_consent INTEGER NOT NULL,
-  seq         INTEGER NOT NULL
+  sms_consent INTEGER NOT NULL CHECK (sms_consent IN (0, 1)),
+  seq         INTEGER NOT NULL CHECK (seq > 0)
 ) STRICT;
-CREATE INDEX members_digits_rev ON members (digits_rev);
-CREATE INDEX members_name_key ON members (name_key);
+-- Type-ahead: the last four digits of the mobile, and the name folded (ASCII lower case;
+-- names arrive in NFC from central, and Indian scripts have no case).
+CREATE INDEX members_last4 ON members (substr(mobile, -4));
+CREATE INDEX members_name_key ON members (lower(name));
 
 -- Writes taken at this counter, in the order the cashier made them. A row is committed before
 -- the cashier is told the sale or enrolment is done; it leaves only when central has applied it.

@@ -57,14 +57,49 @@ export const PullRequest = z.object({
 });
 export type PullRequest = z.infer<typeof PullRequest>;
 
+/** Columns of a state row in a pull answer's `states` text, in this order. */
+export const STATE_ROW = ['id', 'mobile', 'name', 'balance', 'tier', 'smsConsent', 'seq'] as const;
+
+/** One state row: [id, mobile, name, balance, tier, smsConsent (0 or 1), seq]. */
+export const StateRow = z.tuple([
+  z.int().positive(),
+  z.string(),
+  z.string(),
+  z.int(),
+  z.string(),
+  z.union([z.literal(0), z.literal(1)]),
+  z.int().positive(),
+]);
+
 /**
- * `sync:pull` answer. `head` is central's newest change number in the same snapshot; when
- * `hasMore` is false the terminal's cursor becomes `head`, else the last state's `seq`.
+ * Parses a pull answer's `states` text into member states (validating every row). A terminal
+ * may instead hand the text straight to its database, as ours does with SQLite's json_each.
+ */
+export function parseStateRows(text: string): MemberState[] {
+  const rows = z.array(StateRow).parse(JSON.parse(text));
+  return rows.map(([id, mobile, name, balance, tier, smsConsent, seq]) => ({
+    id,
+    mobile,
+    name,
+    balance,
+    tier,
+    smsConsent: smsConsent === 1,
+    seq,
+  }));
+}
+
+/**
+ * `sync:pull` answer. `states` is JSON text of up to `limit` state rows (STATE_ROW order) in
+ * change order; `count` rows, the last with change number `lastSeq`. `head` is central's newest
+ * change number in the same snapshot. When `hasMore` is false the terminal's cursor becomes
+ * `head`, else `lastSeq`.
  */
 export const PullResponse = z.object({
   epoch: z.string(),
   head: z.int().min(0),
-  changes: z.array(MemberState),
+  states: z.string(),
+  count: z.int().min(0),
+  lastSeq: z.int().min(0),
   hasMore: z.boolean(),
   rules: Rules.optional(),
   /** Central's clock when it answered, so a terminal can measure how far off its own clock is. */
