@@ -1,0 +1,228 @@
+/**
+ * A child process of the sync benchmark that hosts terminal cores, as counters on other
+ * machines would be, so that their work does not run on the measuring process's event loop.
+ * Commands arrive over IPC (process.send); each gets one answer.
+ *
+ *   { cmd: 'start', count, centralUrl, adminToken, showrooms }  pair and start terminals
+ *   { cmd: 'load', salesPerSec, mobiles }                        steady sales across them
+ *   { cmd: 'stop-load' }                                          → { sales }
+ *   { cmd: 'bootstrap', centralUrl, adminToken, mobiles }         one new terminal: time to
+ *                                                                 catch up, memory, file, lookups
+ *   { cmd: 'digest' }                                             → each terminal's cursor and digest
+ *   { cmd: 'exit' }
+ */
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pairNewTerminal } from '../test/support/terminal.ts';
+import { TerminalCore } from '../terminal/core.ts';
+import { CACHE_FILE } from '../terminal/core.ts';
+
+interface Started {
+  core: TerminalCore;
+  dataDir: string;
+}
+
+const terminals: Started[] = [];
+let load: NodeJS.Timeout | undefined;
+let loadSales = 0;
+let loadRefused = 0;
+
+function reply(message: unknown): void {
+  process.send?.(message);
+}
+
+/** A digest of a cache's member states (id, balance, seq), to compare with central's. */
+export function digestOf(rows: Iterable<{ id: number; balance: number; seq: number }>): string {
+  const hash = createHash('sha256');
+  for (const r of rows) hash.update(`${r.id}:${r.balance}:${r.seq};`);
+  return hash.digest('hex');
+}
+
+function cacheDigest(core: TerminalCore): string {
+  return digestOf(
+    core.store.db
+      .prepare<[], { id: number; balance: number; seq: number }>(
+        'SELECT id, balance, seq FROM members ORDER BY id',
+      )
+      .iterate(),
+  );
+}
+
+async function settle(core: TerminalCore, timeoutMs: number): Promise<void> {
+  await core.sync.settled(timeoutMs);
+}
+
+function peakRssMb(): number {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? '0');
+  return Math.round(kb / 1024);
+}
+
+function fileMb(dataDir: string): number {
+  let bytes = 0;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      bytes += fs.statSync(`${dataDir}/${CACHE_FILE}${suffix}`).size;
+    } catch {
+      // absent
+    }
+  }
+  return Math.round(bytes / 1024 / 1024);
+}
+
+function p(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+async function handle(message: Record<string, unknown>): Promise<unknown> {
+  switch (message.cmd) {
+    case 'start': {
+      const target = {
+        url: message.centralUrl as string,
+        tokens: { admin: message.adminToken as string },
+      };
+      const showrooms = message.showrooms as string[];
+      for (let i = 0; i < (message.count as number); i += 1) {
+        const showroom = showrooms[i % showrooms.length] ?? 'MUM-01';
+        const { dataDir, credentials } = await pairNewTerminal(target, showroom, `Host ${i}`);
+        const core = new TerminalCore({ dataDir, credentials }).start();
+        terminals.push({ core, dataDir });
+      }
+      await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
+      return { started: terminals.length };
+    }
+    case 'load': {
+      const mobiles = message.mobiles as string[];
+      const perSec = message.salesPerSec as number;
+      const tickMs = 20;
+      const perTick = (perSec * tickMs) / 1000;
+      let due = 0;
+      let n = 0;
+      load = setInterval(() => {
+        due += perTick;
+        while (due >= 1) {
+          due -= 1;
+          n += 1;
+          const t = terminals[n % terminals.length];
+          if (!t) return;
+          try {
+            t.core.recordSale({
+              billNumber: `BG-${process.pid}-${n}`,
+              mobile: mobiles[n % mobiles.length] ?? '',
+              lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+            });
+            loadSales += 1;
+          } catch {
+            loadRefused += 1;
+          }
+        }
+      }, tickMs);
+      return { loading: perSec };
+    }
+    case 'stop-load': {
+      if (load) clearInterval(load);
+      load = undefined;
+      await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
+      return { sales: loadSales, refused: loadRefused };
+    }
+    case 'digest': {
+      await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
+      return terminals.map((t) => ({ cursor: t.core.store.cursor, digest: cacheDigest(t.core) }));
+    }
+    case 'bootstrap': {
+      const target = {
+        url: message.centralUrl as string,
+        tokens: { admin: message.adminToken as string },
+      };
+      const { dataDir, credentials } = await pairNewTerminal(target, 'BLR-01', 'Bootstrap');
+      const headAtStart = message.headAtStart as number;
+      const started = performance.now();
+      const core = new TerminalCore({ dataDir, credentials }).start();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`bootstrap not done in 120 s: cursor ${core.store.cursor}`));
+        }, 120_000);
+        const check = () => {
+          if (core.store.cursor >= headAtStart) {
+            clearTimeout(timer);
+            core.off('status', check);
+            resolve();
+          }
+        };
+        core.on('status', check);
+        check();
+      });
+      const ms = performance.now() - started;
+      const rows = core.store.memberCount();
+      const memoryMb = peakRssMb();
+      const sizeMb = fileMb(dataDir);
+      await settle(core, 60_000);
+
+      // Lookups on the full cache: exact mobile, last digits, name prefix.
+      const mobiles = message.mobiles as string[];
+      const names = message.namePrefixes as string[];
+      const time = (fn: (i: number) => unknown, n: number): number[] => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i += 1) {
+          const t0 = performance.now();
+          fn(i);
+          out.push(performance.now() - t0);
+        }
+        return out.sort((a, b) => a - b);
+      };
+      let found = 0;
+      const n = message.lookups as number;
+      time((i) => core.findByMobile(mobiles[(i * 7919) % mobiles.length] ?? ''), 200); // warm-up
+      const exact = time((i) => {
+        if (core.findByMobile(mobiles[(i * 7919) % mobiles.length] ?? '')) found += 1;
+      }, n);
+      const digits = time((i) => {
+        const m = mobiles[(i * 104_729) % mobiles.length] ?? '';
+        if (core.suggest(m.slice(-4)).length > 0) found += 1;
+      }, n);
+      const byName = time((i) => {
+        if (core.suggest(names[i % names.length] ?? '').length > 0) found += 1;
+      }, n);
+      if (found !== 3 * n) throw new Error(`lookups found ${found} of ${3 * n}`);
+      const result = {
+        ms,
+        rows,
+        rowsPerSec: rows / (ms / 1000),
+        peakRssMb: memoryMb,
+        fileMb: sizeMb,
+        lookupExactP50Ms: p(exact, 0.5),
+        lookupExactP99Ms: p(exact, 0.99),
+        lookupDigitsP99Ms: p(digits, 0.99),
+        lookupNameP99Ms: p(byName, 0.99),
+        cursor: core.store.cursor,
+        digest: cacheDigest(core),
+      };
+      await core.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      return result;
+    }
+    case 'exit': {
+      if (load) clearInterval(load);
+      await Promise.all(terminals.map((t) => t.core.stop()));
+      for (const t of terminals) fs.rmSync(t.dataDir, { recursive: true, force: true });
+      setImmediate(() => process.exit(0));
+      return { bye: true };
+    }
+    default:
+      throw new Error(`unknown command ${String(message.cmd)}`);
+  }
+}
+
+if (import.meta.main) {
+  process.on('message', (message: Record<string, unknown>) => {
+    handle(message).then(
+      (result) => {
+        reply({ ok: true, result });
+      },
+      (error: unknown) => {
+        reply({ ok: false, error: String((error as Error).stack ?? error) });
+      },
+    );
+  });
+}

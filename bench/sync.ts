@@ -1,0 +1,561 @@
+/**
+ * Replication between central and terminals on loopback: propagation, catch-up, bootstrap,
+ * lookup and replay, each beside baselines measured in the same run (a bare Socket.IO relay,
+ * PouchDB through express-pouchdb, RxDB with its memory storage). Central runs as its own
+ * process on PostgreSQL; terminals run in child processes, except the measured ones.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { TerminalCore } from '../terminal/core.ts';
+import { pairNewTerminal } from '../test/support/terminal.ts';
+import { digestOf } from './sync-host.ts';
+import * as baselines from './sync-baselines.ts';
+import {
+  createPgDatabase,
+  execFileAsync,
+  percentile,
+  randomUUID,
+  round,
+  ROOT,
+  startCentralProcess,
+} from './support.ts';
+
+interface Sizes {
+  terminals: number;
+  backgroundPerSec: number;
+  samples: number;
+  catchUpChanges: number;
+  catchUpOwnSales: number;
+  bootstrapMembers: number;
+  lookups: number;
+  replaySales: number;
+  baselineClients: number;
+  baselineCatchUp: number;
+  baselineBootstrap: number;
+}
+
+const FULL: Sizes = {
+  terminals: 50,
+  backgroundPerSec: 200,
+  samples: 300,
+  catchUpChanges: 10_000,
+  catchUpOwnSales: 500,
+  bootstrapMembers: 1_000_000,
+  lookups: 10_000,
+  replaySales: 10_000,
+  baselineClients: 50,
+  baselineCatchUp: 10_000,
+  baselineBootstrap: 50_000,
+};
+
+const QUICK: Sizes = {
+  terminals: 6,
+  backgroundPerSec: 50,
+  samples: 30,
+  catchUpChanges: 1_000,
+  catchUpOwnSales: 50,
+  bootstrapMembers: 20_000,
+  lookups: 1_000,
+  replaySales: 500,
+  baselineClients: 5,
+  baselineCatchUp: 500,
+  baselineBootstrap: 2_000,
+};
+
+const FIRST = [
+  'Aarav',
+  'Priya',
+  'Rohan',
+  'Ananya',
+  'Vikram',
+  'Meena',
+  'Arjun',
+  'Kavya',
+  'Ishaan',
+  'Divya',
+  'अमित',
+  'सुनीता',
+];
+const LAST = [
+  'Sharma',
+  'Iyer',
+  'Reddy',
+  'Patel',
+  'Singh',
+  'Nair',
+  'Gupta',
+  'Das',
+  'Khan',
+  'Rao',
+  'वर्मा',
+  'जोशी',
+];
+
+/** Mobile of the i-th bulk member: +916 followed by nine digits. */
+const bulkMobile = (i: number) => `+916${String(i).padStart(9, '0')}`;
+
+interface Host {
+  child: ChildProcess;
+  call(message: Record<string, unknown>): Promise<any>;
+}
+
+function startHost(): Host {
+  const child = fork(path.join(ROOT, 'bench/sync-host.ts'), [], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const queue: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
+  child.on('message', (m: { ok: boolean; result?: unknown; error?: string }) => {
+    const waiter = queue.shift();
+    if (!waiter) return;
+    if (m.ok) waiter.resolve(m.result);
+    else waiter.reject(new Error(m.error));
+  });
+  child.on('exit', (code) => {
+    for (const w of queue.splice(0)) w.reject(new Error(`terminal host exited with ${code}`));
+  });
+  return {
+    child,
+    call: (message) =>
+      new Promise((resolve, reject) => {
+        queue.push({ resolve, reject });
+        child.send(message);
+      }),
+  };
+}
+
+async function centralDigest(client: pg.Client): Promise<{ head: number; digest: string }> {
+  const head = Number(
+    (await client.query('select head from change_seq where id = 1')).rows[0].head,
+  );
+  const rows = (await client.query('select id, balance, seq from members order by id')).rows.map(
+    (r: { id: string; balance: string; seq: string }) => ({
+      id: Number(r.id),
+      balance: Number(r.balance),
+      seq: Number(r.seq),
+    }),
+  );
+  return { head, digest: digestOf(rows) };
+}
+
+/** Adds members straight into central's database (no ledger entries: their balance is 0). */
+async function bulkMembers(client: pg.Client, from: number, count: number): Promise<void> {
+  await client.query('begin');
+  await client.query(
+    `insert into members (mobile, name, sms_consent, consent_at, enrolled_at, balance, tier, seq, updated_at)
+     select '+916' || lpad(g::text, 9, '0'),
+            ($3::text[])[1 + g % array_length($3::text[], 1)] || ' ' || ($4::text[])[1 + (g / 12) % array_length($4::text[], 1)],
+            g % 3 <> 0, now(), now(), 0, 'base', h.head + g - $1 + 1, now()
+       from generate_series($1::int, $1::int + $2::int - 1) g,
+            (select head from change_seq where id = 1) h`,
+    [from, count, FIRST, LAST],
+  );
+  await client.query('update change_seq set head = head + $1 where id = 1', [count]);
+  await client.query('commit');
+}
+
+/** Posts `count` sales over 32 keep-alive connections; throws on any refusal. */
+async function postSales(
+  url: string,
+  token: string,
+  count: number,
+  sale: (i: number) => unknown,
+): Promise<void> {
+  const pool = new Pool(url, { connections: 32 });
+  try {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < count) {
+          const i = next;
+          next += 1;
+          const res = await pool.request({
+            path: '/api/sales',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${token}`,
+              'idempotency-key': `bench-sync-${i}-${randomUUID()}`,
+            },
+            body: JSON.stringify(sale(i)),
+          });
+          const text = await res.body.text();
+          if (res.statusCode !== 201) throw new Error(`sale ${i}: ${res.statusCode} ${text}`);
+        }
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+}
+
+async function login(url: string): Promise<string> {
+  const r = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'demo-admin-2026' }),
+  });
+  return ((await r.json()) as { token: string }).token;
+}
+
+function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const tick = () => {
+      if (check()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+function stats(samples: number[]): { p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted.at(-1) ?? NaN),
+  };
+}
+
+async function localTerminal(url: string, token: string, showroom: string) {
+  const { dataDir, credentials } = await pairNewTerminal(
+    { url, tokens: { admin: token } },
+    showroom,
+  );
+  return { dataDir, credentials, core: new TerminalCore({ dataDir, credentials }) };
+}
+
+export async function run(quick: boolean): Promise<void> {
+  const size = quick ? QUICK : FULL;
+  const figures: Record<string, number | string | boolean> = { bench: 'sync', quick };
+  const say = (line: string) => {
+    console.log(line);
+  };
+  const db = await createPgDatabase('sl_bench_sync');
+  const central = await startCentralProcess({ DATABASE_URL: db.url, DEMO_SEED: 'always' });
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const hosts: Host[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const token = await login(central.url);
+    // Members the propagation and catch-up phases use (bulk, balance 0).
+    await bulkMembers(client, 1, size.catchUpChanges + 1_000);
+    const probeMobiles = Array.from({ length: 1_000 }, (_, i) =>
+      bulkMobile(size.catchUpChanges + 1 + i),
+    );
+
+    // --- propagation ------------------------------------------------------------------------
+    say(
+      `\nPropagation: a sale at terminal A until terminal B's cache shows it, ${size.terminals} terminals connected, ${size.backgroundPerSec} sales/s of background load`,
+    );
+    const a = await localTerminal(central.url, token, 'MUM-01');
+    const b = await localTerminal(central.url, token, 'DEL-01');
+    a.core.start();
+    b.core.start();
+    cleanups.push(async () => {
+      await a.core.stop();
+      await b.core.stop();
+    });
+    const hostCount = Math.max(1, Math.min(2, size.terminals - 2));
+    const others = size.terminals - 2;
+    for (let i = 0; i < hostCount; i += 1) hosts.push(startHost());
+    await Promise.all(
+      hosts.map((h, i) =>
+        h.call({
+          cmd: 'start',
+          count: Math.floor(others / hostCount) + (i < others % hostCount ? 1 : 0),
+          centralUrl: central.url,
+          adminToken: token,
+          showrooms: ['MUM-01', 'DEL-01', 'BLR-01'],
+        }),
+      ),
+    );
+    await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
+    /** Background sales from the hosts' terminals, spread evenly, to members the probe skips. */
+    const loadHosts = [...hosts];
+    const startLoad = () =>
+      Promise.all(
+        loadHosts.map((h) =>
+          h.call({
+            cmd: 'load',
+            salesPerSec: size.backgroundPerSec / loadHosts.length,
+            mobiles: probeMobiles.slice(100),
+          }),
+        ),
+      );
+    await startLoad();
+    await new Promise((r) => setTimeout(r, 1_000)); // load steady
+    const probe = probeMobiles.slice(0, 100);
+    const samples: number[] = [];
+    for (let i = 0; i < size.samples + 10; i += 1) {
+      const mobile = probe[i % probe.length] ?? '';
+      const before = b.core.findByMobile(mobile)?.balance ?? 0;
+      const t0 = performance.now();
+      a.core.recordSale({
+        billNumber: `PROBE-${i}`,
+        mobile,
+        lines: [{ sku: 'P', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }], // 2 points
+      });
+      await waitFor(
+        `probe ${i} at B`,
+        () => (b.core.findByMobile(mobile)?.balance ?? 0) === before + 2,
+        10_000,
+      );
+      if (i >= 10) samples.push(performance.now() - t0); // the first 10 warm up
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const ours = stats(samples);
+    const loadResult = await Promise.all(hosts.map((h) => h.call({ cmd: 'stop-load' })));
+    const backgroundSales = loadResult.reduce((n: number, r: { sales: number }) => n + r.sales, 0);
+    say('  measuring the baselines…');
+    const relay = await baselines.socketIoRelayPropagation({
+      samples: size.samples,
+      clients: size.terminals,
+      backgroundPerSec: size.backgroundPerSec,
+    });
+    // PouchDB's clients and server share this process, and each change costs every client
+    // several HTTP requests: at 50 clients it saturates, so it runs with fewer (printed).
+    const pouchClients = Math.min(size.baselineClients, 5);
+    const rxClients = Math.min(size.baselineClients, 10);
+    const pouch = await baselines.pouchdbPropagation({
+      samples: Math.min(size.samples, 50),
+      clients: pouchClients,
+      backgroundPerSec: size.backgroundPerSec,
+    });
+    const rx = await baselines.rxdbPropagation({
+      samples: Math.min(size.samples, 100),
+      clients: rxClients,
+      backgroundPerSec: size.backgroundPerSec,
+    });
+    const row = (name: string, s: { p50Ms: number; p99Ms: number; maxMs: number }) => {
+      say(
+        `  ${name.padEnd(44)} p50 ${String(s.p50Ms).padStart(7)} ms  p99 ${String(s.p99Ms).padStart(7)} ms  max ${String(s.maxMs).padStart(7)} ms`,
+      );
+    };
+    row('Showroom Loyalty (sale → outbox → central → B)', ours);
+    row('floor: bare Socket.IO relay', relay);
+    row(`PouchDB live replication (${pouchClients} clients)`, pouch);
+    row(`RxDB replication (${rxClients} clients)`, rx);
+    say(
+      `  background: ${backgroundSales} sales from ${size.terminals - 2} terminals; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
+    );
+    Object.assign(figures, {
+      terminals: size.terminals,
+      backgroundSalesPerSec: size.backgroundPerSec,
+      propagationP50Ms: ours.p50Ms,
+      propagationP99Ms: ours.p99Ms,
+      propagationMaxMs: ours.maxMs,
+      relayP50Ms: relay.p50Ms,
+      relayP99Ms: relay.p99Ms,
+      relayMaxMs: relay.maxMs,
+      pouchdbClients: pouchClients,
+      rxdbClients: rxClients,
+      pouchdbP50Ms: pouch.p50Ms,
+      pouchdbP99Ms: pouch.p99Ms,
+      rxdbP50Ms: rx.p50Ms,
+      rxdbP99Ms: rx.p99Ms,
+      propagationP99ToFloor: round(ours.p99Ms / relay.p99Ms),
+    });
+
+    // --- catch-up ---------------------------------------------------------------------------
+    say(
+      `\nCatch-up: a terminal offline while ${size.catchUpChanges.toLocaleString('en-IN')} changes happen elsewhere, with ${size.catchUpOwnSales} sales of its own queued`,
+    );
+    const c = await localTerminal(central.url, token, 'BLR-01');
+    c.core.start();
+    await c.core.sync.settled(60_000);
+    await c.core.sync.stop();
+    // Changes elsewhere: one sale for each of catchUpChanges members, over central's HTTP API.
+    await postSales(central.url, token, size.catchUpChanges, (i) => ({
+      showroomCode: 'DEL-01',
+      billNumber: `ELSE-${i}`,
+      mobile: bulkMobile(i + 1),
+      lines: [{ sku: 'E', categoryCode: 'BOOK', quantity: 1, amountPaise: 20_000 }],
+    }));
+    await b.core.sync.settled(120_000);
+    const cOffline = new TerminalCore({ dataDir: c.dataDir, credentials: c.credentials });
+    c.core.store.close();
+    for (let i = 0; i < size.catchUpOwnSales; i += 1) {
+      cOffline.recordSale({
+        billNumber: `OWN-${i}`,
+        mobile: probeMobiles[200 + (i % 500)] ?? '',
+        lines: [{ sku: 'O', categoryCode: 'APPL', quantity: 1, amountPaise: 50_000 }],
+      });
+    }
+    const headBefore = Number(
+      (await client.query('select head from change_seq where id = 1')).rows[0].head,
+    );
+    const t0 = performance.now();
+    cOffline.start();
+    await waitFor(
+      'catch-up',
+      () =>
+        cOffline.store.cursor >= headBefore + size.catchUpOwnSales &&
+        cOffline.store.outboxCounts().queued === 0,
+      120_000,
+    );
+    const catchUpMs = performance.now() - t0;
+    await cOffline.sync.settled(60_000);
+    const afterCatchUp = await centralDigest(client);
+    const cDigest = digestOf(cOffline.store.allMembers());
+    if (cDigest !== afterCatchUp.digest)
+      throw new Error('catch-up: the cache differs from central');
+    cleanups.push(() => cOffline.stop());
+    say('  measuring the baselines…');
+    const pouchCatch = await baselines.pouchdbCatchUp({ changes: size.baselineCatchUp });
+    const rxCatch = await baselines.rxdbCatchUp({ changes: size.baselineCatchUp });
+    say(
+      `  Showroom Loyalty                             ${round(catchUpMs)} ms (cache equals central)`,
+    );
+    say(
+      `  PouchDB (${size.baselineCatchUp.toLocaleString('en-IN')} changes, nothing queued)          ${pouchCatch.ms} ms`,
+    );
+    say(
+      `  RxDB (${size.baselineCatchUp.toLocaleString('en-IN')} changes, nothing queued)             ${rxCatch.ms} ms`,
+    );
+    Object.assign(figures, {
+      catchUpChanges: size.catchUpChanges,
+      catchUpOwnSales: size.catchUpOwnSales,
+      catchUpMs: round(catchUpMs),
+      pouchdbCatchUpMs: pouchCatch.ms,
+      rxdbCatchUpMs: rxCatch.ms,
+    });
+
+    // --- replay -----------------------------------------------------------------------------
+    say(
+      `\nReplay: ${size.replaySales.toLocaleString('en-IN')} sales queued offline until all are acknowledged`,
+    );
+    const r = await localTerminal(central.url, token, 'MUM-01');
+    r.core.start();
+    await r.core.sync.settled(60_000);
+    await r.core.sync.stop();
+    r.core.store.close();
+    const rOffline = new TerminalCore({ dataDir: r.dataDir, credentials: r.credentials });
+    for (let i = 0; i < size.replaySales; i += 1) {
+      rOffline.recordSale({
+        billNumber: `REPLAY-${i}`,
+        mobile: bulkMobile(1 + (i % size.catchUpChanges)),
+        lines: [{ sku: 'R', categoryCode: 'ELTR', quantity: 1, amountPaise: 100_000 }],
+      });
+    }
+    const r0 = performance.now();
+    rOffline.start();
+    await waitFor('replay', () => rOffline.store.outboxCounts().queued === 0, 300_000);
+    const replayMs = performance.now() - r0;
+    const replayed = Number(
+      (await client.query("select count(*) as n from sales where bill_number like 'REPLAY-%'"))
+        .rows[0].n,
+    );
+    if (replayed !== size.replaySales)
+      throw new Error(`replay: ${replayed} of ${size.replaySales} sales at central`);
+    cleanups.push(() => rOffline.stop());
+    say(
+      `  ${round(replayMs)} ms, ${Math.round(size.replaySales / (replayMs / 1000))} sales/s acknowledged; each sale at central once`,
+    );
+    Object.assign(figures, {
+      replaySales: size.replaySales,
+      replayMs: round(replayMs),
+      replaySalesPerSec: Math.round(size.replaySales / (replayMs / 1000)),
+    });
+
+    // --- bootstrap and lookup ---------------------------------------------------------------
+    const existing = Number((await client.query('select count(*) as n from members')).rows[0].n);
+    const extra = Math.max(0, size.bootstrapMembers - existing);
+    say(
+      `\nBootstrap: a new terminal receiving ${size.bootstrapMembers.toLocaleString('en-IN')} members while sales keep arriving`,
+    );
+    await bulkMembers(client, size.catchUpChanges + 1_001, extra);
+    await client.query('analyze members');
+    const allMobiles = Array.from({ length: 1_000 }, (_, i) =>
+      bulkMobile(1 + Math.floor((i * (size.catchUpChanges + 1_000 + extra - 1)) / 1_000)),
+    );
+    const namePrefixes = ['aa', 'pri', 'roh', 'ana', 'vik', 'mee', 'arj', 'kav', 'अमि', 'सुनी'];
+    await startLoad();
+    const headAtStart = Number(
+      (await client.query('select head from change_seq where id = 1')).rows[0].head,
+    );
+    const bootHost = startHost();
+    hosts.push(bootHost);
+    const boot = await bootHost.call({
+      cmd: 'bootstrap',
+      centralUrl: central.url,
+      adminToken: token,
+      headAtStart,
+      mobiles: allMobiles,
+      namePrefixes,
+      lookups: size.lookups,
+    });
+    await Promise.all(hosts.slice(0, -1).map((h) => h.call({ cmd: 'stop-load' })));
+    const pouchBoot = await baselines.pouchdbBootstrap({ members: size.baselineBootstrap });
+    const rxBoot = await baselines.rxdbBootstrap({ members: size.baselineBootstrap });
+    say(
+      `  Showroom Loyalty   ${Math.round(boot.ms)} ms for ${boot.rows.toLocaleString('en-IN')} rows = ${Math.round(boot.rowsPerSec).toLocaleString('en-IN')} rows/s; peak memory ${boot.peakRssMb} MB; cache file ${boot.fileMb} MB`,
+    );
+    say(
+      `  PouchDB            ${Math.round(pouchBoot.rowsPerSec).toLocaleString('en-IN')} rows/s (${size.baselineBootstrap.toLocaleString('en-IN')} documents in ${Math.round(pouchBoot.ms)} ms)`,
+    );
+    say(
+      `  RxDB               ${Math.round(rxBoot.rowsPerSec).toLocaleString('en-IN')} rows/s (${size.baselineBootstrap.toLocaleString('en-IN')} documents in ${Math.round(rxBoot.ms)} ms)`,
+    );
+    say(
+      `\nLookup on that cache (${size.lookups.toLocaleString('en-IN')} each): exact p50 ${round(boot.lookupExactP50Ms, 3)} ms, p99 ${round(boot.lookupExactP99Ms, 3)} ms; last digits p99 ${round(boot.lookupDigitsP99Ms, 3)} ms; name prefix p99 ${round(boot.lookupNameP99Ms, 3)} ms`,
+    );
+    Object.assign(figures, {
+      bootstrapMembers: boot.rows,
+      bootstrapMs: Math.round(boot.ms),
+      bootstrapRowsPerSec: Math.round(boot.rowsPerSec),
+      bootstrapPeakRssMb: boot.peakRssMb,
+      bootstrapFileMb: boot.fileMb,
+      pouchdbBootstrapRowsPerSec: Math.round(pouchBoot.rowsPerSec),
+      rxdbBootstrapRowsPerSec: Math.round(rxBoot.rowsPerSec),
+      lookupExactP99Ms: round(boot.lookupExactP99Ms, 3),
+      lookupDigitsP99Ms: round(boot.lookupDigitsP99Ms, 3),
+      lookupNameP99Ms: round(boot.lookupNameP99Ms, 3),
+    });
+
+    // --- every terminal against central -----------------------------------------------------
+    await Promise.all([
+      a.core.sync.settled(60_000),
+      b.core.sync.settled(60_000),
+      cOffline.sync.settled(60_000),
+      rOffline.sync.settled(60_000),
+    ]);
+    const truth = await centralDigest(client);
+    const mine = [a.core, b.core, cOffline, rOffline].map((core) =>
+      digestOf(core.store.allMembers()),
+    );
+    const theirs = (
+      await Promise.all(hosts.slice(0, -1).map((h) => h.call({ cmd: 'digest' })))
+    ).flat() as {
+      digest: string;
+    }[];
+    const all = [...mine, ...theirs.map((t) => t.digest)];
+    const equal = all.filter((d) => d === truth.digest).length;
+    say(
+      `\nEvery terminal against central: ${equal} of ${all.length} caches equal central's ${truth.head.toLocaleString('en-IN')} changes`,
+    );
+    if (equal !== all.length) throw new Error('a terminal cache differs from central');
+    const verify = await execFileAsync(process.execPath, ['central/main.ts', 'verify'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+    });
+    say(`  central verify: ${verify.stdout.trim().split('\n').at(-1) ?? ''}`);
+    figures.allCachesEqual = true;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await Promise.all(hosts.map((h) => h.call({ cmd: 'exit' }).catch(() => undefined)));
+    await client.end();
+    await central.stop();
+    await db.drop();
+    fs.rmSync(central.dataDir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify(figures));
+}
