@@ -47,6 +47,8 @@ export interface TerminalStatus {
   terminalId: string;
   showroomCode: string;
   link: LinkState;
+  /** When the running terminal last recorded a change of link (for the status command). */
+  linkSince: string | null;
   refusal: string | null;
   lastSyncAt: string | null;
   pending: number;
@@ -83,19 +85,38 @@ export class TerminalCore extends EventEmitter {
       appVersion: pkg.version,
       ...options.sync,
     });
-    this.sync.on('status', () => this.emit('status'));
+    this.sync.on('status', () => {
+      this.recordLink();
+      this.emit('status');
+    });
     this.sync.on('refused', (r: unknown) => this.emit('refused', r));
     this.sync.on('applied', (c: unknown) => this.emit('applied', c));
   }
 
   start(): this {
+    this.started = true;
     this.sync.start();
     return this;
   }
 
   async stop(): Promise<void> {
     await this.sync.stop();
+    this.recordLink();
     this.store.close();
+  }
+
+  private started = false;
+  private lastLink: string | undefined;
+
+  /** Keeps the link's state in the cache, so that `npm run terminal -- status` can show it. */
+  private recordLink(): void {
+    const { link, refusal } = this.sync.state;
+    if (!this.started || link === this.lastLink || !this.store.db.open) return;
+    this.lastLink = link;
+    this.store.setMeta(
+      'link',
+      JSON.stringify({ link, refusal: refusal?.message ?? null, at: new Date().toISOString() }),
+    );
   }
 
   /**
@@ -180,11 +201,20 @@ export class TerminalCore extends EventEmitter {
   status(): TerminalStatus {
     const sync = this.sync.state;
     const counts = this.store.outboxCounts();
+    // A core that is not running (the status command) reports what the running one recorded.
+    const recorded = this.started
+      ? undefined
+      : (JSON.parse(this.store.getMeta('link') ?? 'null') as {
+          link: LinkState;
+          refusal: string | null;
+          at: string;
+        } | null);
     return {
       terminalId: this.credentials.terminalId,
       showroomCode: this.credentials.showroomCode,
-      link: sync.link,
-      refusal: sync.refusal?.message ?? null,
+      link: recorded?.link ?? sync.link,
+      linkSince: recorded?.at ?? null,
+      refusal: recorded ? recorded.refusal : (sync.refusal?.message ?? null),
       lastSyncAt: this.store.getMeta('lastSyncAt') ?? null,
       pending: counts.queued,
       refused: counts.refused,

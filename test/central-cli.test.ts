@@ -138,6 +138,66 @@ describeEachDb('central CLI', (dialect) => {
     expect(showrooms).toBe(3);
   });
 
+  it('pairing-code, terminals, revoke-terminal and new-epoch manage terminals', async () => {
+    const unknown = await cli(['pairing-code', '--showroom', 'NOPE-01'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('There is no showroom NOPE-01');
+    expect((await cli(['pairing-code'], env)).code).toBe(2);
+    const issued = await cli(['pairing-code', '--showroom', 'MUM-01'], env);
+    expect(issued.code).toBe(0);
+    const code = /: ([0-9A-Z]{4}-[0-9A-Z]{4})/.exec(issued.stdout)?.[1];
+    expect(code).toBeDefined();
+    expect(issued.stdout).toMatch(/Valid until .* \(15 minutes\), usable once/);
+    // Central keeps only the code's hash.
+    const stored = await withDb(database, async (db) =>
+      JSON.stringify(await db.knex('pairing_codes').select()),
+    );
+    expect(stored).not.toContain(code?.replace('-', '') ?? 'x');
+    expect(stored).not.toContain(code ?? 'x');
+
+    await withDb(database, async (db) => {
+      const showroom: { id: number } = await db
+        .knex('showrooms')
+        .where('code', 'MUM-01')
+        .first('id');
+      await db.knex('terminals').insert({
+        id: 'MUM-01-TABCDEF',
+        showroom_id: showroom.id,
+        name: 'Till 1',
+        secret_hash: 'a'.repeat(64),
+        paired_at: dialect === 'pg' ? new Date() : new Date().toISOString(),
+      });
+    });
+    expect((await cli(['terminals'], env)).stdout).toMatch(
+      /MUM-01-TABCDEF +MUM-01 +Till 1 +last seen never/,
+    );
+    expect((await cli(['revoke-terminal'], env)).code).toBe(2);
+    expect((await cli(['revoke-terminal', 'MUM-01-TNOPE00'], env)).stderr).toContain(
+      'There is no terminal',
+    );
+    const revoked = await cli(['revoke-terminal', 'MUM-01-TABCDEF'], env);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain('Revoked MUM-01-TABCDEF');
+    expect((await cli(['revoke-terminal', 'MUM-01-TABCDEF'], env)).stdout).toContain(
+      'revoked already',
+    );
+    expect((await cli(['terminals'], env)).stdout).toMatch(/MUM-01-TABCDEF .*REVOKED/);
+
+    const epochOf = () =>
+      withDb(database, async (db): Promise<string | undefined> => {
+        const row: { value: string } | undefined = await db
+          .knex('meta')
+          .where('key', 'epoch')
+          .first('value');
+        return row?.value;
+      });
+    const before = await epochOf();
+    const renewed = await cli(['new-epoch'], env);
+    expect(renewed.code).toBe(0);
+    expect(renewed.stdout).toContain('every terminal will rebuild its cache');
+    expect(await epochOf()).not.toBe(before);
+  });
+
   it('verify passes on a consistent ledger and names a member whose balance drifted', async () => {
     const ok = await cli(['verify'], env);
     expect(ok.code).toBe(0);
