@@ -208,19 +208,7 @@ export class TerminalStore {
   ): number {
     const run = this.db.transaction(() => {
       let applied = 0;
-      for (const m of changes) {
-        this.stmts.freeMobile.run(m.mobile, m.id, m.seq);
-        const r = this.stmts.upsert.run(
-          m.id,
-          m.mobile,
-          m.name,
-          m.balance,
-          m.tier,
-          m.smsConsent ? 1 : 0,
-          m.seq,
-        );
-        applied += r.changes;
-      }
+      for (const m of changes) applied += this.upsertState(m);
       this.stmts.setMeta.run('cursor', String(update.cursor));
       this.stmts.setMeta.run('epoch', update.epoch);
       if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
@@ -228,6 +216,20 @@ export class TerminalStore {
       return applied;
     });
     return run.immediate();
+  }
+
+  /** Writes one state if it is newer than the row held (a mobile moves with the newer state). */
+  private upsertState(m: MemberState): number {
+    this.stmts.freeMobile.run(m.mobile, m.id, m.seq);
+    return this.stmts.upsert.run(
+      m.id,
+      m.mobile,
+      m.name,
+      m.balance,
+      m.tier,
+      m.smsConsent ? 1 : 0,
+      m.seq,
+    ).changes;
   }
 
   /**
@@ -400,6 +402,7 @@ export class TerminalStore {
     this.db
       .transaction(() => {
         for (const o of outcomes) {
+          if (o.fate === 'applied' && o.state) this.upsertState(o.state);
           if (o.fate === 'applied') this.stmts.ack.run(o.key);
           else if (o.fate === 'refused') this.stmts.refuse.run(JSON.stringify(o.error), o.key);
           else this.stmts.failed.run(JSON.stringify(o.error), o.key);

@@ -352,7 +352,13 @@ export class SyncClient extends EventEmitter {
         if (!result) {
           return { key: item.key, fate: 'failed', error: { detail: 'no answer for this item' } };
         }
-        if (result.outcome !== 'refused') return { key: item.key, fate: 'applied' };
+        if (result.outcome !== 'refused') {
+          // The member's state after the commit goes in with the settlement, so the counter
+          // never shows the member or the sale's points missing while the push is on its way.
+          return result.state
+            ? { key: item.key, fate: 'applied', state: result.state }
+            : { key: item.key, fate: 'applied' };
+        }
         if (result.status >= 500) {
           return { key: item.key, fate: 'failed', error: result.body };
         }

@@ -88,6 +88,16 @@ export async function pullChanges(db: Db, after: number, limit: number): Promise
   );
 }
 
+/** Current replicated states of these members, by id. */
+export async function memberStates(db: Db, ids: number[]): Promise<Map<number, MemberState>> {
+  if (ids.length === 0) return new Map();
+  const rows: StateRow[] = await db
+    .knex('members')
+    .whereIn('id', [...new Set(ids)])
+    .select(STATE_COLUMNS);
+  return new Map(rows.map((r) => [r.id, toState(r)]));
+}
+
 /** Showrooms, categories and rates, with a version that changes whenever any of them does. */
 export async function loadRules(q: Q): Promise<Rules> {
   const showrooms: { code: string; name: string; city: string }[] = await q('showrooms')

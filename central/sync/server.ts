@@ -247,7 +247,19 @@ export class SyncServer {
     for (const segment of segmentsByMember(request.data.items)) {
       results.push(...(await Promise.all(segment.map((raw) => this.submitOne(actor, raw)))));
     }
-    return { results };
+    // Each written item carries its member's state as of after the commit, so the terminal
+    // settles the item and holds that state in one step: its push may still be on its way.
+    const ids = results.flatMap((r) => {
+      const id = r.outcome === 'refused' ? undefined : memberIdOf(r.body);
+      return id === undefined ? [] : [id];
+    });
+    const states = await syncStore.memberStates(this.deps.db, ids);
+    return {
+      results: results.map((r) => {
+        const state = r.outcome === 'refused' ? undefined : states.get(memberIdOf(r.body) ?? 0);
+        return state ? { ...r, state } : r;
+      }),
+    };
   }
 
   private async submitOne(actor: Actor, rawItem: unknown): Promise<SubmitResult> {
@@ -336,6 +348,13 @@ export class SyncServer {
       this.deps.log.warn({ event: 'sync:heartbeat-failed', err: error }, 'heartbeat failed');
     }
   }
+}
+
+/** The member a written sale (memberId) or enrolment (member.id) concerns. */
+function memberIdOf(body: unknown): number | undefined {
+  const b = body as { memberId?: unknown; member?: { id?: unknown } } | null;
+  const id = b?.memberId ?? b?.member?.id;
+  return typeof id === 'number' ? id : undefined;
 }
 
 type Ack = (answer: unknown) => void;

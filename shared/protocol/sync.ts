@@ -146,6 +146,12 @@ export const SubmitResult = z.object({
   outcome: z.enum(['applied', 'replayed', 'refused']),
   status: z.int(),
   body: z.unknown(),
+  /**
+   * For a written item: its member's state after the commit. The terminal applies it (if newer)
+   * as it removes the item, so a new member or a sale's points never vanish from the counter
+   * while their push is still on its way.
+   */
+  state: MemberState.optional(),
 });
 export type SubmitResult = z.infer<typeof SubmitResult>;
 
