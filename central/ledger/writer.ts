@@ -1,3 +1,4 @@
+import type { MemberState } from '../../shared/protocol/sync.ts';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { earnForSale, reverseLine, type EarnRate } from '../../shared/points/earn.ts';
@@ -53,6 +54,8 @@ export interface WriteOutcome {
   status: number;
   body: unknown;
   replayed: boolean;
+  /** The member's replicated state as this commit stamped it (absent for a replay). */
+  state?: MemberState;
 }
 
 /** Stable hash of a request, so a key reused for a different request is caught. */
@@ -191,7 +194,18 @@ export class LedgerWriter {
       await this.options.beforeCommit?.();
       return answers;
     });
-    if (sink.stamp) this.options.onCommitted?.(sink.stamp);
+    const stamp = sink.stamp;
+    if (stamp) {
+      this.options.onCommitted?.(stamp);
+      const byId = new Map(stamp.states.map((m) => [m.id, m]));
+      for (const r of results) {
+        if (r instanceof Error || r.replayed) continue;
+        const b = r.body as { memberId?: unknown; member?: { id?: unknown } } | null;
+        const id = b?.memberId ?? b?.member?.id;
+        const state = typeof id === 'number' ? byId.get(id) : undefined;
+        if (state) r.state = state;
+      }
+    }
     return results;
   }
 

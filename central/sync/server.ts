@@ -232,9 +232,8 @@ export class SyncServer {
   private async submit(terminal: TerminalData, raw: unknown): Promise<{ results: SubmitResult[] }> {
     const request = SubmitRequest.safeParse(raw);
     if (!request.success) throw new AppError('validation', 'outbox:submit needs 1–100 items.');
-    const current = await syncStore.findTerminal(this.deps.db, terminal.terminalId);
-    if (!current || current.revokedAt)
-      throw new AppError('forbidden', 'This terminal was revoked.');
+    // No database check here: a revoked terminal is disconnected at once (on every process,
+    // through the adapter) and refused at its next connection; the heartbeat re-checks.
     const actor: Actor = {
       staffId: null,
       role: 'cashier',
@@ -249,14 +248,16 @@ export class SyncServer {
     }
     // Each written item carries its member's state as of after the commit, so the terminal
     // settles the item and holds that state in one step: its push may still be on its way.
-    const ids = results.flatMap((r) => {
-      const id = r.outcome === 'refused' ? undefined : memberIdOf(r.body);
+    // The writer gives the state it stamped; a replay (nothing stamped) reads it.
+    const missing = results.flatMap((r) => {
+      const id = r.outcome === 'refused' || r.state ? undefined : memberIdOf(r.body);
       return id === undefined ? [] : [id];
     });
-    const states = await syncStore.memberStates(this.deps.db, ids);
+    const states = await syncStore.memberStates(this.deps.db, missing);
     return {
       results: results.map((r) => {
-        const state = r.outcome === 'refused' ? undefined : states.get(memberIdOf(r.body) ?? 0);
+        if (r.outcome === 'refused' || r.state) return r;
+        const state = states.get(memberIdOf(r.body) ?? 0);
         return state ? { ...r, state } : r;
       }),
     };
@@ -298,6 +299,7 @@ export class SyncServer {
         outcome: outcome.replayed ? 'replayed' : 'applied',
         status: outcome.status,
         body: outcome.body,
+        ...(outcome.state ? { state: outcome.state } : {}),
       };
     } catch (error) {
       // A refusal is final for this item; anything else is central's failure: 500, retried.
