@@ -4,7 +4,7 @@
  * Commands arrive over IPC (process.send); each gets one answer.
  *
  *   { cmd: 'start', count, centralUrl, adminToken, showrooms }  pair and start terminals
- *   { cmd: 'load', salesPerSec, mobiles }                        steady sales across them
+ *   { cmd: 'http-load', centralUrl, token, salesPerSec, mobiles } steady sales over HTTP
  *   { cmd: 'stop-load' }                                          → { sales }
  *   { cmd: 'bootstrap', centralUrl, adminToken, mobiles }         one new terminal: time to
  *                                                                 catch up, memory, file, lookups
@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
 import { pairNewTerminal } from '../test/support/terminal.ts';
 import { TerminalCore } from '../terminal/core.ts';
 import { CACHE_FILE } from '../terminal/core.ts';
@@ -27,6 +28,7 @@ const terminals: Started[] = [];
 let load: NodeJS.Timeout | undefined;
 let loadSales = 0;
 let loadRefused = 0;
+let httpPool: Pool | undefined;
 
 function reply(message: unknown): void {
   process.send?.(message);
@@ -92,37 +94,52 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
       return { started: terminals.length };
     }
-    case 'load': {
+    case 'http-load': {
+      const pool = new Pool(message.centralUrl as string, { connections: 16 });
       const mobiles = message.mobiles as string[];
-      const perSec = message.salesPerSec as number;
-      const tickMs = 20;
-      const perTick = (perSec * tickMs) / 1000;
+      const perTick = ((message.salesPerSec as number) * 20) / 1000;
       let due = 0;
       let n = 0;
+      httpPool = pool;
       load = setInterval(() => {
         due += perTick;
         while (due >= 1) {
           due -= 1;
           n += 1;
-          const t = terminals[n % terminals.length];
-          if (!t) return;
-          try {
-            t.core.recordSale({
-              billNumber: `BG-${process.pid}-${n}`,
-              mobile: mobiles[n % mobiles.length] ?? '',
-              lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+          const i = n;
+          pool
+            .request({
+              path: '/api/sales',
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                authorization: `Bearer ${message.token as string}`,
+                'idempotency-key': `bg-${process.pid}-${i}`,
+              },
+              body: JSON.stringify({
+                showroomCode: 'BLR-01',
+                billNumber: `HBG-${process.pid}-${i}`,
+                mobile: mobiles[i % mobiles.length],
+                lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+              }),
+            })
+            .then(async (res) => {
+              await res.body.dump();
+              if (res.statusCode === 201) loadSales += 1;
+              else loadRefused += 1;
+            })
+            .catch(() => {
+              loadRefused += 1;
             });
-            loadSales += 1;
-          } catch {
-            loadRefused += 1;
-          }
         }
-      }, tickMs);
-      return { loading: perSec };
+      }, 20);
+      return { loading: message.salesPerSec };
     }
     case 'stop-load': {
       if (load) clearInterval(load);
       load = undefined;
+      await httpPool?.close();
+      httpPool = undefined;
       await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
       return { sales: loadSales, refused: loadRefused };
     }

@@ -95,8 +95,8 @@ const LAST = [
   'जोशी',
 ];
 
-/** Mobile of the i-th bulk member: +916 followed by nine digits. */
-const bulkMobile = (i: number) => `+916${String(i).padStart(9, '0')}`;
+/** Mobile of the i-th bulk member: +918 followed by nine digits. */
+const bulkMobile = (i: number) => `+918${String(i).padStart(9, '0')}`;
 
 interface Host {
   child: ChildProcess;
@@ -148,7 +148,7 @@ async function bulkMembers(client: pg.Client, from: number, count: number): Prom
   await client.query('begin');
   await client.query(
     `insert into members (mobile, name, sms_consent, consent_at, enrolled_at, balance, tier, seq, updated_at)
-     select '+916' || lpad(g::text, 9, '0'),
+     select '+918' || lpad(g::text, 9, '0'),
             ($3::text[])[1 + g % array_length($3::text[], 1)] || ' ' || ($4::text[])[1 + (g / 12) % array_length($4::text[], 1)],
             g % 3 <> 0, now(), now(), 0, 'base', h.head + g - $1 + 1, now()
        from generate_series($1::int, $1::int + $2::int - 1) g,
@@ -279,14 +279,21 @@ export async function run(quick: boolean): Promise<void> {
       ),
     );
     await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
-    /** Background sales from the hosts' terminals, spread evenly, to members the probe skips. */
-    const loadHosts = [...hosts];
+    /**
+     * Background sales, to members the probe skips, posted to central's HTTP API from a host
+     * process. Not from the hosts' terminals: each of those would fsync its outbox on this one
+     * machine's disk, where real counters each have their own; every terminal still applies
+     * every push.
+     */
+    const loadHosts = hosts.slice(0, 1);
     const startLoad = () =>
       Promise.all(
         loadHosts.map((h) =>
           h.call({
-            cmd: 'load',
-            salesPerSec: size.backgroundPerSec / loadHosts.length,
+            cmd: 'http-load',
+            centralUrl: central.url,
+            token,
+            salesPerSec: size.backgroundPerSec,
             mobiles: probeMobiles.slice(100),
           }),
         ),
@@ -295,25 +302,37 @@ export async function run(quick: boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_000)); // load steady
     const probe = probeMobiles.slice(0, 100);
     const samples: number[] = [];
+    const confirmed: number[] = []; // recordSale returned: the sale is on the counter's disk
+    const answered: number[] = []; // central's answer reached A
     for (let i = 0; i < size.samples + 10; i += 1) {
       const mobile = probe[i % probe.length] ?? '';
       const before = b.core.findByMobile(mobile)?.balance ?? 0;
       const t0 = performance.now();
-      a.core.recordSale({
+      const { key } = a.core.recordSale({
         billNumber: `PROBE-${i}`,
         mobile,
         lines: [{ sku: 'P', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }], // 2 points
       });
+      const confirmedMs = performance.now() - t0;
+      let answeredMs = 0;
       await waitFor(
         `probe ${i} at B`,
-        () => (b.core.findByMobile(mobile)?.balance ?? 0) === before + 2,
+        () => {
+          if (!answeredMs && !a.core.store.outboxItem(key)) answeredMs = performance.now() - t0;
+          return (b.core.findByMobile(mobile)?.balance ?? 0) === before + 2;
+        },
         10_000,
       );
-      if (i >= 10) samples.push(performance.now() - t0); // the first 10 warm up
+      if (i >= 10) {
+        // the first 10 warm up
+        samples.push(performance.now() - t0);
+        confirmed.push(confirmedMs);
+        answered.push(answeredMs || performance.now() - t0);
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
     const ours = stats(samples);
-    const loadResult = await Promise.all(hosts.map((h) => h.call({ cmd: 'stop-load' })));
+    const loadResult = await Promise.all(loadHosts.map((h) => h.call({ cmd: 'stop-load' })));
     const backgroundSales = loadResult.reduce((n: number, r: { sales: number }) => n + r.sales, 0);
     say('  measuring the baselines…');
     const relay = await baselines.socketIoRelayPropagation({
@@ -341,11 +360,13 @@ export async function run(quick: boolean): Promise<void> {
       );
     };
     row('Showroom Loyalty (sale → outbox → central → B)', ours);
+    row('  of which: the sale durable at A', stats(confirmed));
+    row('  of which: central’s answer back at A', stats(answered));
     row('floor: bare Socket.IO relay', relay);
     row(`PouchDB live replication (${pouchClients} clients)`, pouch);
     row(`RxDB replication (${rxClients} clients)`, rx);
     say(
-      `  background: ${backgroundSales} sales from ${size.terminals - 2} terminals; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
+      `  background: ${backgroundSales} sales over HTTP while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
     );
     Object.assign(figures, {
       terminals: size.terminals,
@@ -353,6 +374,8 @@ export async function run(quick: boolean): Promise<void> {
       propagationP50Ms: ours.p50Ms,
       propagationP99Ms: ours.p99Ms,
       propagationMaxMs: ours.maxMs,
+      outboxCommitP50Ms: stats(confirmed).p50Ms,
+      answerAtAP50Ms: stats(answered).p50Ms,
       relayP50Ms: relay.p50Ms,
       relayP99Ms: relay.p99Ms,
       relayMaxMs: relay.maxMs,
@@ -493,7 +516,7 @@ export async function run(quick: boolean): Promise<void> {
       namePrefixes,
       lookups: size.lookups,
     });
-    await Promise.all(hosts.slice(0, -1).map((h) => h.call({ cmd: 'stop-load' })));
+    await Promise.all(loadHosts.map((h) => h.call({ cmd: 'stop-load' })));
     const pouchBoot = await baselines.pouchdbBootstrap({ members: size.baselineBootstrap });
     const rxBoot = await baselines.rxdbBootstrap({ members: size.baselineBootstrap });
     say(

@@ -4,6 +4,7 @@ import {
   ChangePush,
   HeadBeat,
   MAX_PULL,
+  MAX_SUBMIT,
   PROTOCOL_VERSION,
   PullResponse,
   SubmitResult,
@@ -24,7 +25,7 @@ export interface SyncClientOptions {
   pullLimit?: number;
   /** How long a push that skips ahead waits for the missing one before the terminal pulls. */
   gapWaitMs?: number;
-  /** Items per outbox submit (central accepts 1–100). */
+  /** Items per outbox submit (central accepts up to MAX_SUBMIT). */
   submitBatch?: number;
   /** How long to wait for central to answer a request before treating the link as lost. */
   requestTimeoutMs?: number;
@@ -83,7 +84,7 @@ export class SyncClient extends EventEmitter {
       appVersion: options.appVersion,
       pullLimit: Math.min(options.pullLimit ?? MAX_PULL, MAX_PULL),
       gapWaitMs: options.gapWaitMs ?? 100,
-      submitBatch: Math.min(options.submitBatch ?? 100, 100),
+      submitBatch: Math.min(options.submitBatch ?? 500, MAX_SUBMIT),
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       now: options.now ?? Date.now,
     };

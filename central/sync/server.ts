@@ -5,6 +5,7 @@ import {
   type ChangePush,
   Hello,
   HEARTBEAT_MS,
+  MAX_SUBMIT,
   type HeadBeat,
   OutboxItem,
   PROTOCOL_VERSION,
@@ -231,7 +232,8 @@ export class SyncServer {
 
   private async submit(terminal: TerminalData, raw: unknown): Promise<{ results: SubmitResult[] }> {
     const request = SubmitRequest.safeParse(raw);
-    if (!request.success) throw new AppError('validation', 'outbox:submit needs 1–100 items.');
+    if (!request.success)
+      throw new AppError('validation', `outbox:submit needs 1–${MAX_SUBMIT} items.`);
     // No database check here: a revoked terminal is disconnected at once (on every process,
     // through the adapter) and refused at its next connection; the heartbeat re-checks.
     const actor: Actor = {

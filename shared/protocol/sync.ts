@@ -138,7 +138,10 @@ export const OutboxItem = z.discriminatedUnion('kind', [
 export type OutboxItem = z.input<typeof OutboxItem>;
 
 /** `outbox:submit` request: items in the order the cashier made them. */
-export const SubmitRequest = z.object({ items: z.array(z.unknown()).min(1).max(100) });
+/** Most items in one `outbox:submit`; a terminal also keeps a submit under 1 MB. */
+export const MAX_SUBMIT = 1_000;
+
+export const SubmitRequest = z.object({ items: z.array(z.unknown()).min(1).max(MAX_SUBMIT) });
 
 /** The fate of one submitted item: written (or written before), or refused with a reason. */
 export const SubmitResult = z.object({
