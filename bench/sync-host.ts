@@ -9,6 +9,7 @@
  *   { cmd: 'bootstrap', centralUrl, adminToken, mobiles }         one new terminal: time to
  *                                                                 catch up, memory, file, lookups
  *   { cmd: 'digest' }                                             → each terminal's cursor and digest
+ *   { cmd: 'stop-terminals' }                                     stop and remove its terminals
  *   { cmd: 'exit' }
  */
 import fs from 'node:fs';
@@ -213,11 +214,16 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
         lookupDigitsP99Ms: p(digits, 0.99),
         lookupNameP99Ms: p(byName, 0.99),
         cursor: core.store.cursor,
-        digest: cacheDigest(core),
       };
-      await core.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      terminals.push({ core, dataDir }); // kept running: 'digest' compares it with central later
       return result;
+    }
+    case 'stop-terminals': {
+      for (const t of terminals.splice(0)) {
+        await t.core.stop();
+        fs.rmSync(t.dataDir, { recursive: true, force: true });
+      }
+      return { stopped: true };
     }
     case 'exit': {
       if (load) clearInterval(load);

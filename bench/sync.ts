@@ -194,6 +194,20 @@ async function postSales(
   }
 }
 
+/** How many of these caches (local digests and every host terminal's) equal central's. */
+async function compareWithCentral(
+  client: pg.Client,
+  localDigests: string[],
+  hosts: Host[],
+): Promise<{ equal: number; all: number; head: number }> {
+  const theirs = (await Promise.all(hosts.map((h) => h.call({ cmd: 'digest' })))).flat() as {
+    digest: string;
+  }[];
+  const truth = await centralDigest(client);
+  const all = [...localDigests, ...theirs.map((t) => t.digest)];
+  return { equal: all.filter((d) => d === truth.digest).length, all: all.length, head: truth.head };
+}
+
 async function login(url: string): Promise<string> {
   const r = await fetch(`${url}/api/auth/login`, {
     method: 'POST',
@@ -489,6 +503,23 @@ export async function run(quick: boolean): Promise<void> {
       replaySalesPerSec: Math.round(size.replaySales / (replayMs / 1000)),
     });
 
+    // --- every terminal so far against central ----------------------------------------------
+    const locals = [a.core, b.core, cOffline, rOffline];
+    await Promise.all(locals.map((core) => core.sync.settled(60_000)));
+    const checked = await compareWithCentral(
+      client,
+      locals.map((core) => digestOf(core.store.allMembers())),
+      hosts,
+    );
+    say(
+      `\nEvery terminal against central: ${checked.equal} of ${checked.all} caches equal central's ${checked.head.toLocaleString('en-IN')} changes`,
+    );
+    if (checked.equal !== checked.all) throw new Error('a terminal cache differs from central');
+    // They would each pull the million members below, on the same two cores as the measured one.
+    for (const core of locals) await core.stop();
+    cleanups.length = 0;
+    await Promise.all(hosts.map((h) => h.call({ cmd: 'stop-terminals' })));
+
     // --- bootstrap and lookup ---------------------------------------------------------------
     const existing = Number((await client.query('select count(*) as n from members')).rows[0].n);
     const extra = Math.max(0, size.bootstrapMembers - existing);
@@ -544,28 +575,12 @@ export async function run(quick: boolean): Promise<void> {
       lookupNameP99Ms: round(boot.lookupNameP99Ms, 3),
     });
 
-    // --- every terminal against central -----------------------------------------------------
-    await Promise.all([
-      a.core.sync.settled(60_000),
-      b.core.sync.settled(60_000),
-      cOffline.sync.settled(60_000),
-      rOffline.sync.settled(60_000),
-    ]);
-    const truth = await centralDigest(client);
-    const mine = [a.core, b.core, cOffline, rOffline].map((core) =>
-      digestOf(core.store.allMembers()),
-    );
-    const theirs = (
-      await Promise.all(hosts.slice(0, -1).map((h) => h.call({ cmd: 'digest' })))
-    ).flat() as {
-      digest: string;
-    }[];
-    const all = [...mine, ...theirs.map((t) => t.digest)];
-    const equal = all.filter((d) => d === truth.digest).length;
+    // --- the bootstrapped terminal against central ------------------------------------------
+    const booted = await compareWithCentral(client, [], [bootHost]);
     say(
-      `\nEvery terminal against central: ${equal} of ${all.length} caches equal central's ${truth.head.toLocaleString('en-IN')} changes`,
+      `  the new terminal's cache equals central's ${booted.head.toLocaleString('en-IN')} changes: ${booted.equal === 1 ? 'yes' : 'NO'}`,
     );
-    if (equal !== all.length) throw new Error('a terminal cache differs from central');
+    if (booted.equal !== 1) throw new Error('the bootstrapped cache differs from central');
     const verify = await execFileAsync(process.execPath, ['central/main.ts', 'verify'], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' },

@@ -62,6 +62,8 @@ export class SyncServer {
   /** Settles once the epoch is known. */
   readonly ready: Promise<void>;
   private rules: { value: Rules; loadedAtMs: number } | undefined;
+  /** Whether other central processes share this namespace through an adapter. */
+  private readonly clustered: boolean;
 
   constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {
     this.deps = deps;
@@ -90,6 +92,13 @@ export class SyncServer {
     this.onCommitted = (stamp) => {
       this.push(stamp);
     };
+    this.clustered = options.adapter !== undefined;
+    if (this.clustered) {
+      // A commit on another central process: hand its push to the terminals connected here.
+      this.nsp.on('member:changed', (message: ChangePush) => {
+        this.nsp.local.emit('member:changed', message);
+      });
+    }
     // The epoch is read once, before any terminal is admitted, so a push goes out synchronously
     // after its commit: on the socket that submitted a sale, the push precedes the answer.
     this.ready = syncStore.getEpoch(deps.db.knex).then((epoch) => {
@@ -318,7 +327,12 @@ export class SyncServer {
       toSeq: stamp.toSeq,
       changes: stamp.states,
     };
-    this.nsp.emit('member:changed', message);
+    // To this process's terminals first, synchronously, so that on the socket that submitted the
+    // item the push goes out before the answer (docs/protocol.md §6.4). A cluster adapter's
+    // broadcast delivers locally only after its publish (a NOTIFY round trip on PostgreSQL), by
+    // when the answer has gone; so other processes get the push separately.
+    this.nsp.local.emit('member:changed', message);
+    if (this.clustered) this.nsp.serverSideEmit('member:changed', message);
   }
 
   private async beat(): Promise<void> {
