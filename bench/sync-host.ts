@@ -157,19 +157,19 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       const headAtStart = message.headAtStart as number;
       const started = performance.now();
       const core = new TerminalCore({ dataDir, credentials }).start();
+      // Done when every member is in and the lookup indexes are built (ready for the counter).
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`bootstrap not done in 120 s: cursor ${core.store.cursor}`));
-        }, 120_000);
-        const check = () => {
-          if (core.store.cursor >= headAtStart) {
+        const poll = setInterval(() => {
+          if (core.store.cursor >= headAtStart && core.store.hasLookupIndexes()) {
+            clearInterval(poll);
             clearTimeout(timer);
-            core.off('status', check);
             resolve();
           }
-        };
-        core.on('status', check);
-        check();
+        }, 2);
+        const timer = setTimeout(() => {
+          clearInterval(poll);
+          reject(new Error(`bootstrap not done in 120 s: cursor ${core.store.cursor}`));
+        }, 120_000);
       });
       const ms = performance.now() - started;
       const rows = core.store.memberCount();

@@ -109,9 +109,17 @@ export class SyncClient extends EventEmitter {
       this.retryDelayMs = 500;
       void this.requestCatchUp();
     });
-    this.socket.on('disconnect', () => {
+    this.socket.on('disconnect', (reason) => {
       if (this.link !== 'refused') this.setLink(this.stopped ? 'offline' : 'connecting');
       this.clearGap();
+      // Socket.IO does not reconnect after a disconnect the server asked for. Unless central
+      // refused this terminal (then the link is 'refused'), try again a little later.
+      if (reason === 'io server disconnect' && !this.stopped) {
+        setTimeout(() => {
+          if (!this.stopped && this.link !== 'refused' && !this.socket.connected)
+            this.socket.connect();
+        }, 1_000).unref();
+      }
     });
     this.socket.on('connect_error', (error: Error & { data?: unknown }) => {
       const refusal = SyncRefusal.safeParse(error.data);
@@ -210,6 +218,18 @@ export class SyncClient extends EventEmitter {
    */
   private async pullToHead(): Promise<void> {
     if (!this.isOnline()) return;
+    // Into an empty cache (a new terminal, or after a rebuild) rows go in without the lookup
+    // indexes, which are built once at the end: a million members in seconds, not minutes.
+    const bulk = this.store.memberCount() === 0;
+    if (bulk) this.store.dropLookupIndexes();
+    try {
+      await this.pullPages();
+    } finally {
+      if (bulk && this.store.db.open) this.store.ensureLookupIndexes();
+    }
+  }
+
+  private async pullPages(): Promise<void> {
     let next = this.askPull(this.store.cursor);
     for (;;) {
       const { after, sentAt, raw } = await next;
@@ -232,7 +252,7 @@ export class SyncClient extends EventEmitter {
       const cursor = Math.max(pull.hasMore ? pull.lastSeq : pull.head, after);
       if (pull.hasMore && this.isOnline()) next = this.askPull(cursor);
       try {
-        this.store.applyPage(pull.states, {
+        this.store.applyPage(textOf(pull.states), {
           cursor,
           epoch: pull.epoch,
           ...(pull.rules ? { rules: pull.rules } : {}),
@@ -475,6 +495,13 @@ class Coalesced {
     }
     this.after();
   }
+}
+
+/** A page's states as text: central sends them as a binary attachment (UTF-8 JSON text). */
+function textOf(states: string | Uint8Array): string {
+  return typeof states === 'string'
+    ? states
+    : Buffer.from(states.buffer, states.byteOffset, states.byteLength).toString('utf8');
 }
 
 /** Central accepts messages up to 2 MB; a submit stays well below it whatever its items hold. */

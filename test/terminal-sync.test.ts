@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { describeEachDb } from './support/databases.ts';
+import { createTestDatabase, describeEachDb } from './support/databases.ts';
+import { freePort } from '../bench/support.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import {
   centralHead,
@@ -421,6 +422,64 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
     expect(JSON.stringify(list.body)).toContain('MUM-01-T');
     expect(await centralHead(c.central)).toBeGreaterThanOrEqual(0);
     expect(await centralStates(c.central)).toEqual([]);
+  });
+});
+
+describe("central restored from a backup taken before the terminal's cursor", () => {
+  it('the terminal sees a head behind its cursor, rebuilds its cache and sends its outbox again', async () => {
+    const database = await createTestDatabase('sqlite');
+    const port = await freePort();
+    const env = { PORT: String(port) };
+    let c = await startTestCentral('sqlite', { database, env, sync: { heartbeatMs: 200 } });
+    const { dataDir, credentials } = await pairNewTerminal(c, 'MUM-01');
+    const core = new TerminalCore({ dataDir, credentials }).start();
+    try {
+      core.enrol({ mobile: '9820044444', name: 'Before Backup', smsConsent: true });
+      await waitConverged(core, c.central);
+      // The nightly backup (SQLite: the database file, taken while central is stopped).
+      await c.close();
+      const file = `${database.env.DATA_DIR}/central.sqlite`;
+      fs.copyFileSync(file, `${file}.backup`);
+      c = await startTestCentral('sqlite', {
+        database,
+        env,
+        noFixture: true,
+        sync: { heartbeatMs: 200 },
+      });
+      await waitFor('reconnected', () => core.status().link === 'online');
+      core.enrol({ mobile: '9820055555', name: 'After Backup', smsConsent: true });
+      core.recordSale(counterSale('AFTER-1', '9820044444', [['ELEC', 500]]));
+      await waitConverged(core, c.central);
+      const cursorBefore = core.store.cursor;
+      // The disk fails; the backup is restored: central's head goes back behind the cursor.
+      await c.close();
+      fs.copyFileSync(`${file}.backup`, file);
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+      const rebuilt: unknown[] = [];
+      core.sync.on('rebuilt', (r: unknown) => rebuilt.push(r));
+      // Meanwhile the counter keeps selling.
+      const offline = core.recordSale(counterSale('DURING-1', '9820044444', [['ELEC', 100]]));
+      c = await startTestCentral('sqlite', {
+        database,
+        env,
+        noFixture: true,
+        sync: { heartbeatMs: 200 },
+      });
+      await waitConverged(core, c.central);
+      expect(rebuilt.length).toBeGreaterThan(0);
+      expect(core.store.cursor).toBeLessThan(cursorBefore);
+      // What the backup lost is gone from the cache too (central is the truth), and what the
+      // counter took while central was down reached the restored central.
+      expect(core.findByMobile('9820055555')).toBeUndefined();
+      expect(core.store.outboxItem(offline.key)).toBeUndefined();
+      expect(await c.central.db.knex('sales').where('bill_number', 'DURING-1')).toHaveLength(1);
+      expect(core.findByMobile('9820044444')?.balance).toBe(2);
+    } finally {
+      await core.stop();
+      await c.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 1;
 export const HEARTBEAT_MS = 5_000;
 
 /** Most member states in one pull answer. */
-export const MAX_PULL = 5_000;
+export const MAX_PULL = 10_000;
 
 /** A member's replicated state, stamped with the change number that produced it. */
 export const MemberState = z.object({
@@ -89,7 +89,7 @@ export function parseStateRows(text: string): MemberState[] {
 }
 
 /**
- * `sync:pull` answer. `states` is JSON text of up to `limit` state rows (STATE_ROW order) in
+ * `sync:pull` answer. `states` is JSON text (as bytes) of up to `limit` state rows (STATE_ROW order) in
  * change order; `count` rows, the last with change number `lastSeq`. `head` is central's newest
  * change number in the same snapshot. When `hasMore` is false the terminal's cursor becomes
  * `head`, else `lastSeq`.
@@ -97,7 +97,8 @@ export function parseStateRows(text: string): MemberState[] {
 export const PullResponse = z.object({
   epoch: z.string(),
   head: z.int().min(0),
-  states: z.string(),
+  /** UTF-8 JSON text of state rows, sent as a binary attachment (text is accepted too). */
+  states: z.union([z.string(), z.instanceof(Uint8Array)]),
   count: z.int().min(0),
   lastSeq: z.int().min(0),
   hasMore: z.boolean(),
