@@ -247,7 +247,14 @@ async function localTerminal(url: string, token: string, showroom: string) {
 }
 
 export async function run(quick: boolean): Promise<void> {
-  const size = quick ? QUICK : FULL;
+  // SYNC_TERMINALS and SYNC_RATE override the propagation phase's terminals and background
+  // sales/s, and SYNC_ONLY=propagation stops after it: to see which of the two costs what.
+  const size = {
+    ...(quick ? QUICK : FULL),
+    ...(process.env.SYNC_TERMINALS ? { terminals: Number(process.env.SYNC_TERMINALS) } : {}),
+    ...(process.env.SYNC_RATE ? { backgroundPerSec: Number(process.env.SYNC_RATE) } : {}),
+  };
+  const only = process.env.SYNC_ONLY;
   const figures: Record<string, number | string | boolean> = { bench: 'sync', quick };
   const say = (line: string) => {
     console.log(line);
@@ -401,6 +408,19 @@ export async function run(quick: boolean): Promise<void> {
       rxdbP99Ms: rx.p99Ms,
       propagationP99ToFloor: round(ours.p99Ms / relay.p99Ms),
     });
+
+    if (only === 'propagation') {
+      await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
+      const checked = await compareWithCentral(
+        client,
+        [a.core, b.core].map((core) => digestOf(core.store.allMembers())),
+        hosts,
+      );
+      if (checked.equal !== checked.all) throw new Error('a terminal cache differs from central');
+      say(`\nEvery terminal against central: ${checked.equal} of ${checked.all} caches equal`);
+      console.log(JSON.stringify(figures));
+      return;
+    }
 
     // --- catch-up ---------------------------------------------------------------------------
     say(
