@@ -111,7 +111,10 @@ export class SyncClient extends EventEmitter {
     });
     this.socket.on('disconnect', (reason) => {
       if (this.link !== 'refused') this.setLink(this.stopped ? 'offline' : 'connecting');
+      // Pushes held for a gap are dropped: the catch-up on reconnection fetches their states.
+      this.held.clear();
       this.clearGap();
+      this.clearBehind();
       // Socket.IO does not reconnect after a disconnect the server asked for. Unless central
       // refused this terminal (then the link is 'refused'), try again a little later.
       if (reason === 'io server disconnect' && !this.stopped) {
@@ -149,8 +152,11 @@ export class SyncClient extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.held.clear();
     this.clearGap();
+    this.clearBehind();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.socket.disconnect();
     await Promise.allSettled([this.catchUp.running, this.flusher.running]);
     this.setLink('offline');
@@ -269,7 +275,14 @@ export class SyncClient extends EventEmitter {
     }
   }
 
-  private async askPull(after: number): Promise<{ after: number; sentAt: number; raw: unknown }> {
+  /** Sends a pull; a rejection is observed even if the page is never awaited (a failed apply). */
+  private askPull(after: number): Promise<{ after: number; sentAt: number; raw: unknown }> {
+    const asked = this.sendPull(after);
+    asked.catch(() => undefined);
+    return asked;
+  }
+
+  private async sendPull(after: number): Promise<{ after: number; sentAt: number; raw: unknown }> {
     const sentAt = this.opts.now();
     const raw: unknown = await this.socket
       .timeout(this.opts.requestTimeoutMs)
@@ -295,6 +308,7 @@ export class SyncClient extends EventEmitter {
 
   /** Applies held pushes that continue from the cursor; waits briefly, then pulls, on a gap. */
   private drainHeld(): void {
+    if (this.stopped || !this.isOnline()) return;
     let progressed = true;
     while (progressed) {
       progressed = false;
@@ -317,11 +331,14 @@ export class SyncClient extends EventEmitter {
       }
     }
     if (this.held.size === 0) this.clearGap();
-    else
+    else if (!this.retryTimer) {
+      // (After a failed catch-up the retry's backoff decides when to pull again.)
       this.gapTimer ??= setTimeout(() => {
         this.gapTimer = undefined;
-        if (this.held.size > 0) void this.requestCatchUp();
+        if (this.held.size > 0 && this.isOnline()) void this.requestCatchUp();
       }, this.opts.gapWaitMs);
+      this.gapTimer.unref();
+    }
   }
 
   private onHead(beat: HeadBeat): void {
@@ -340,6 +357,7 @@ export class SyncClient extends EventEmitter {
         this.behindTimer = undefined;
         if (!this.stopped && this.store.cursor < beat.head) void this.requestCatchUp();
       }, this.opts.gapWaitMs);
+      this.behindTimer.unref();
     }
     if (this.store.outboxCounts().queued > 0) this.requestFlush();
     this.emit('status');
@@ -362,6 +380,10 @@ export class SyncClient extends EventEmitter {
           items: items.map((i) => ({ kind: i.kind, key: i.key, body: i.body })),
         });
       const answer = parseSubmitAnswer(raw);
+      if ('error' in answer && (answer.error as { status?: unknown } | null)?.status === 403) {
+        this.refuse({ code: 'revoked', message: 'Central refused this terminal: it was revoked.' });
+        return;
+      }
       if ('error' in answer) {
         // Central failed as a whole (or refused this terminal): nothing is settled; try later.
         this.store.settle(items.map((i) => ({ key: i.key, fate: 'failed', error: answer.error })));
@@ -430,6 +452,9 @@ export class SyncClient extends EventEmitter {
   private clearGap(): void {
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = undefined;
+  }
+
+  private clearBehind(): void {
     if (this.behindTimer) clearTimeout(this.behindTimer);
     this.behindTimer = undefined;
   }
@@ -493,7 +518,11 @@ class Coalesced {
     } finally {
       this.running = undefined;
     }
-    this.after();
+    try {
+      this.after();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 }
 

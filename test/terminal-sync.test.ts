@@ -5,8 +5,6 @@ import { createTestDatabase, describeEachDb } from './support/databases.ts';
 import { freePort } from '../bench/support.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import {
-  centralHead,
-  centralStates,
   counterSale,
   pairNewTerminal,
   startPairedTerminal,
@@ -416,12 +414,115 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
     }
   });
 
+  it('a terminal revoked from the CLI (no push from central) is refused at its next submit', async () => {
+    const t = await startPairedTerminal(c, 'MUM-01');
+    try {
+      t.core.enrol({ mobile: '9820066661', name: 'Revoke Probe', smsConsent: true });
+      await waitConverged(t.core, c.central);
+      // As `npm run central -- revoke-terminal` does: only the database knows.
+      await c.central.db
+        .knex('terminals')
+        .where('id', t.credentials.terminalId)
+        .update({
+          revoked_at: c.central.db.dialect === 'pg' ? new Date() : new Date().toISOString(),
+        });
+      await new Promise((r) => setTimeout(r, 1_100)); // central re-reads revocation each second
+      const sale = t.core.recordSale(counterSale('REV-1', '9820066661', [['ELEC', 100]]));
+      await waitFor('the terminal to be refused', () => t.core.status().link === 'refused', 5_000);
+      expect(await c.central.db.knex('sales').where('bill_number', 'REV-1')).toHaveLength(0);
+      expect(t.core.store.outboxItem(sale.key)?.state).toBe('queued'); // kept, not dropped
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("when an enrolment fails on central, the same member's sale in that submit is not attempted", async () => {
+    const { credentials, dataDir } = await pairNewTerminal(c, 'MUM-01');
+    const writer = c.central.writer;
+    const original = writer.write.bind(writer);
+    let failures = 0;
+    writer.write = (command) => {
+      if (command.kind === 'enrol' && failures === 0) {
+        failures += 1;
+        return Promise.reject(new Error('database went away'));
+      }
+      return original(command);
+    };
+    const socket = io(`${c.url}/sync`, {
+      path: SYNC_PATH,
+      transports: ['websocket'],
+      reconnection: false,
+      auth: {
+        protocolVersion: PROTOCOL_VERSION,
+        terminalId: credentials.terminalId,
+        secret: credentials.secret,
+      },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      const items = [
+        {
+          kind: 'enrol',
+          key: `${credentials.terminalId}-e1`,
+          body: {
+            mobile: '+919820066662',
+            name: 'Fails Once',
+            smsConsent: true,
+            showroomCode: 'MUM-01',
+          },
+        },
+        {
+          kind: 'sale',
+          key: `${credentials.terminalId}-s1`,
+          body: {
+            showroomCode: 'MUM-01',
+            billNumber: 'NA-1',
+            soldAt: c.clock.now().toISOString(),
+            mobile: '+919820066662',
+            lines: [{ sku: 'A', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+          },
+        },
+      ];
+      const submit = () =>
+        socket.timeout(5_000).emitWithAck('outbox:submit', { items }) as Promise<{
+          results: { outcome: string; status: number; body: { type?: string } }[];
+        }>;
+      const first = await submit();
+      expect(first.results.map((r) => r.status)).toEqual([500, 503]);
+      expect(first.results[1]?.body.type).toBe('/problems/not-attempted');
+      expect(await c.central.db.knex('sales').where('bill_number', 'NA-1')).toHaveLength(0);
+      const again = await submit();
+      expect(again.results.map((r) => r.outcome)).toEqual(['applied', 'applied']);
+    } finally {
+      writer.write = original;
+      socket.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('lists terminals with last seen and version', async () => {
     const list = await c.request('GET', '/api/terminals', { token: c.tokens.admin });
     expect(list.status).toBe(200);
-    expect(JSON.stringify(list.body)).toContain('MUM-01-T');
-    expect(await centralHead(c.central)).toBeGreaterThanOrEqual(0);
-    expect(await centralStates(c.central)).toEqual([]);
+    const { terminals } = list.body as {
+      terminals: {
+        id: string;
+        lastSeenAt: string | null;
+        appVersion: string | null;
+        revokedAt: string | null;
+      }[];
+    };
+    // The terminals the tests above paired: those that connected were seen, with their
+    // version; those revoked say when.
+    expect(terminals.length).toBeGreaterThanOrEqual(4);
+    expect(terminals.filter((t) => t.lastSeenAt !== null).length).toBeGreaterThanOrEqual(2);
+    expect(terminals.some((t) => t.appVersion === '0.1.0')).toBe(true);
+    expect(terminals.filter((t) => t.revokedAt !== null).length).toBeGreaterThanOrEqual(2);
+    expect((await c.request('GET', '/api/terminals', { token: c.tokens.manager })).status).toBe(
+      403,
+    );
   });
 });
 

@@ -69,7 +69,7 @@ export async function pullChanges(db: Db, after: number, limit: number): Promise
                from (select id, mobile, name, balance, tier, sms_consent, seq
                        from members where seq > ? order by seq limit ?) t`
           : `select count(*) as count, coalesce(max(seq), 0) as last_seq,
-                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq)), '[]') as states
+                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq) order by seq), '[]') as states
                from (select id, mobile, name, balance, tier, sms_consent, seq
                        from members where seq > ? order by seq limit ?) t`;
       const result: unknown = await trx.raw(sql, [after, limit]);

@@ -247,8 +247,12 @@ export class SyncServer {
     const request = SubmitRequest.safeParse(raw);
     if (!request.success)
       throw new AppError('validation', `outbox:submit needs 1–${MAX_SUBMIT} items.`);
-    // No database check here: a revoked terminal is disconnected at once (on every process,
-    // through the adapter) and refused at its next connection; the heartbeat re-checks.
+    // A revoked terminal is disconnected at once (on every process, through the adapter); one
+    // revoked from the CLI is caught here within a second, and by the heartbeat.
+    if (await this.isRevoked(terminal.terminalId)) {
+      this.disconnectTerminal(terminal.terminalId);
+      throw new AppError('forbidden', 'This terminal was revoked; pair it again to use it.');
+    }
     const actor: Actor = {
       staffId: null,
       role: 'cashier',
@@ -258,8 +262,22 @@ export class SyncServer {
     // Items go to the writer together, so a replayed outbox is grouped into few commits, but a
     // sale waits for its member's enrolment to commit: concurrent batches commit in any order.
     const results: SubmitResult[] = [];
+    // A member whose item failed on central's side (5xx): its later items are not attempted
+    // (503, so the terminal resends them with it), lest a sale be refused for want of an
+    // enrolment that will succeed on the next try.
+    const failed = new Set<string>();
     for (const segment of segmentsByMember(request.data.items)) {
-      results.push(...(await Promise.all(segment.map((raw) => this.submitOne(actor, raw)))));
+      results.push(
+        ...(await Promise.all(
+          segment.map(async (raw) => {
+            const mobile = mobileKeyOf(raw);
+            if (mobile && failed.has(mobile)) return notAttempted(raw);
+            const result = await this.submitOne(actor, raw);
+            if (mobile && result.outcome === 'refused' && result.status >= 500) failed.add(mobile);
+            return result;
+          }),
+        )),
+      );
     }
     // Each written item carries its member's state as of after the commit, so the terminal
     // settles the item and holds that state in one step: its push may still be on its way.
@@ -276,6 +294,19 @@ export class SyncServer {
         return state ? { ...r, state } : r;
       }),
     };
+  }
+
+  private readonly revocation = new Map<string, { checkedMs: number; revoked: boolean }>();
+
+  /** Whether a terminal is revoked, read from the database at most once a second. */
+  private async isRevoked(terminalId: string): Promise<boolean> {
+    const now = performance.now();
+    const known = this.revocation.get(terminalId);
+    if (known && now - known.checkedMs < 1_000) return known.revoked;
+    const row = await syncStore.findTerminal(this.deps.db, terminalId);
+    const revoked = !row || row.revokedAt !== null;
+    this.revocation.set(terminalId, { checkedMs: now, revoked });
+    return revoked;
   }
 
   private async submitOne(actor: Actor, rawItem: unknown): Promise<SubmitResult> {
@@ -396,6 +427,26 @@ function problemBody(error: AppError): { type: string; status: number; detail: s
   return { type: `/problems/${error.code}`, status: error.status, detail: error.message };
 }
 
+/** The member an item concerns, as the last ten digits of its mobile ('' if none). */
+function mobileKeyOf(item: unknown): string {
+  const mobile = (item as { body?: { mobile?: unknown } } | null)?.body?.mobile;
+  return typeof mobile === 'string' ? mobile.replace(/\D/g, '').slice(-10) : '';
+}
+
+function notAttempted(item: unknown): SubmitResult {
+  const key = (item as { key?: unknown } | null)?.key;
+  return {
+    key: typeof key === 'string' ? key : '',
+    outcome: 'refused',
+    status: 503,
+    body: {
+      type: '/problems/not-attempted',
+      status: 503,
+      detail: 'Not attempted: an earlier item for this member failed on central; send both again.',
+    },
+  };
+}
+
 /**
  * Splits items into runs, keeping their order, so that a sale never shares a run with the
  * enrolment of its member: the enrolment's run commits first. Other items need no order
@@ -406,9 +457,8 @@ export function segmentsByMember(items: readonly unknown[]): unknown[][] {
   let current: unknown[] = [];
   let enrolled = new Set<string>();
   for (const item of items) {
-    const { kind, body } = (item ?? {}) as { kind?: unknown; body?: { mobile?: unknown } };
-    const mobile =
-      typeof body?.mobile === 'string' ? body.mobile.replace(/\D/g, '').slice(-10) : '';
+    const kind = (item as { kind?: unknown } | null)?.kind;
+    const mobile = mobileKeyOf(item);
     if (mobile && enrolled.has(mobile)) {
       segments.push(current);
       current = [];
