@@ -137,11 +137,18 @@ export class SyncClient extends EventEmitter {
     });
     this.socket.on('member:changed', (raw: unknown) => {
       const push = ChangePush.safeParse(raw);
+      // A malformed push changes nothing; the next heartbeat or pull brings the states.
       if (push.success) this.onPush(push.data);
+      else
+        this.emit(
+          'error-note',
+          new Error(`ignored a malformed push from central: ${describe(raw)}`),
+        );
     });
     this.socket.on('sync:head', (raw: unknown) => {
       const beat = HeadBeat.safeParse(raw);
       if (beat.success) this.onHead(beat.data);
+      else this.emit('error-note', new Error(`ignored a malformed heartbeat: ${describe(raw)}`));
     });
   }
 

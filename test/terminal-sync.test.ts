@@ -221,6 +221,38 @@ describeEachDb('terminal replication', (dialect) => {
     }
   });
 
+  it('ignores a malformed push with a note, and changes nothing', async () => {
+    await waitConverged(b.core, c.central);
+    const notes: Error[] = [];
+    const onNote = (e: Error) => notes.push(e);
+    b.core.sync.on('error-note', onNote);
+    const before = { cursor: b.core.store.cursor, members: b.core.store.allMembers() };
+    const nsp = c.listening.sync.io.of('/sync');
+    const epoch = b.core.store.epoch ?? '';
+    nsp.emit('member:changed', {
+      epoch,
+      fromSeq: before.cursor,
+      toSeq: before.cursor + 1,
+      changes: [
+        {
+          id: 1,
+          mobile: '+919820011111',
+          name: 'X',
+          balance: 'lots',
+          tier: 'base',
+          smsConsent: true,
+          seq: before.cursor + 1,
+        },
+      ],
+    });
+    nsp.emit('member:changed', 'not a push');
+    await waitFor('two notes', () => notes.length >= 2, 2_000);
+    b.core.sync.off('error-note', onNote);
+    expect(notes[0]?.message).toMatch(/ignored a malformed push/);
+    expect(b.core.store.cursor).toBe(before.cursor);
+    expect(b.core.store.allMembers()).toEqual(before.members);
+  });
+
   it('rebuilds its cache when central is given a new epoch (restored from a backup)', async () => {
     const rebuilt: unknown[] = [];
     b.core.sync.on('rebuilt', (r: unknown) => rebuilt.push(r));
