@@ -191,15 +191,45 @@ export class TerminalStore {
 
   setMeta(key: string, value: string): void {
     this.stmts.setMeta.run(key, value);
+    if (key === 'cursor') delete this.known.cursor;
+    if (key === 'epoch') delete this.known.epoch;
   }
 
   /** Central's change number up to which this cache holds every change. */
   get cursor(): number {
-    return Number(this.getMeta('cursor') ?? '0');
+    this.known.cursor ??= Number(this.getMeta('cursor') ?? '0');
+    return this.known.cursor;
   }
 
   get epoch(): string | undefined {
-    return this.getMeta('epoch');
+    if (this.known.epoch === undefined) this.known.epoch = this.getMeta('epoch') ?? null;
+    return this.known.epoch ?? undefined;
+  }
+
+  /**
+   * Cursor and epoch as last committed by this store (read once, then kept in step with every
+   * write: a push reads them several times). lastSyncAtMs throttles that fact to once a second.
+   */
+  private readonly known: { cursor?: number; epoch?: string | null; lastSyncAtMs?: number } = {};
+
+  /** Writes cursor, epoch, rules and last sync inside a replication transaction. */
+  private writeSyncFacts(update: {
+    cursor: number;
+    epoch: string;
+    rules?: Rules;
+    syncedAt?: string;
+  }): void {
+    if (update.cursor !== this.known.cursor)
+      this.stmts.setMeta.run('cursor', String(update.cursor));
+    if (update.epoch !== this.known.epoch) this.stmts.setMeta.run('epoch', update.epoch);
+    if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
+    if (update.syncedAt) {
+      const at = Date.parse(update.syncedAt);
+      if (this.known.lastSyncAtMs === undefined || at - this.known.lastSyncAtMs >= 1_000) {
+        this.stmts.setMeta.run('lastSyncAt', update.syncedAt);
+        this.known.lastSyncAtMs = at;
+      }
+    }
   }
 
   get rules(): Rules | undefined {
@@ -220,13 +250,10 @@ export class TerminalStore {
     const run = this.db.transaction(() => {
       let applied = 0;
       for (const m of changes) applied += this.upsertState(m);
-      this.stmts.setMeta.run('cursor', String(update.cursor));
-      this.stmts.setMeta.run('epoch', update.epoch);
-      if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
-      if (update.syncedAt) this.stmts.setMeta.run('lastSyncAt', update.syncedAt);
+      this.writeSyncFacts(update);
       return applied;
     });
-    return run.immediate();
+    return this.committed(update, () => run.immediate());
   }
 
   /** Writes one state if it is newer than the row held (a mobile moves with the newer state). */
@@ -263,13 +290,10 @@ export class TerminalStore {
         this.stmts.freePageMobiles.run(statesJson);
         applied = this.stmts.upsertPage.run(statesJson).changes;
       }
-      this.stmts.setMeta.run('cursor', String(update.cursor));
-      this.stmts.setMeta.run('epoch', update.epoch);
-      if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
-      if (update.syncedAt) this.stmts.setMeta.run('lastSyncAt', update.syncedAt);
+      this.writeSyncFacts(update);
       return applied;
     });
-    return run.immediate();
+    return this.committed(update, () => run.immediate());
   }
 
   /** For a bulk load into an empty cache: drops the lookup indexes (see LOOKUP_INDEXES). */
@@ -304,6 +328,23 @@ export class TerminalStore {
         this.stmts.setMeta.run('epoch', epoch);
       })
       .immediate();
+    this.known.cursor = 0;
+    this.known.epoch = epoch;
+  }
+
+  /** Runs a replication transaction; once it has committed, keeps its cursor and epoch. */
+  private committed<T>(update: { cursor: number; epoch: string }, run: () => T): T {
+    try {
+      const result = run();
+      this.known.cursor = update.cursor;
+      this.known.epoch = update.epoch;
+      return result;
+    } catch (error) {
+      // Rolled back: what the database holds is what counts; read it again when next asked.
+      delete this.known.cursor;
+      delete this.known.epoch;
+      throw error;
+    }
   }
 
   // --- lookup -----------------------------------------------------------------------------
