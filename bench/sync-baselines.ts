@@ -1062,6 +1062,7 @@ async function linkRx(url: string): Promise<RxLink> {
   socket.on('stream', (ev: StreamItem) => {
     stream$.next(ev);
   });
+  // any: RxDB's replication handler answers each method with its own shape; callers narrow it.
   const call = async (event: string, ...args: unknown[]): Promise<any> => {
     const res = await socket.timeout(30_000).emitWithAck(event, ...args);
     if (res && typeof res === 'object' && 'error' in res) {

@@ -100,7 +100,21 @@ const bulkMobile = (i: number) => `+918${String(i).padStart(9, '0')}`;
 
 interface Host {
   child: ChildProcess;
-  call(message: Record<string, unknown>): Promise<any>;
+  /** One command to the host (see bench/sync-host.ts); T is the shape of its answer. */
+  call<T = unknown>(message: Record<string, unknown>): Promise<T>;
+}
+
+/** What the host's 'bootstrap' command answers. */
+interface BootResult {
+  ms: number;
+  rows: number;
+  rowsPerSec: number;
+  peakRssMb: number;
+  fileMb: number;
+  lookupExactP50Ms: number;
+  lookupExactP99Ms: number;
+  lookupDigitsP99Ms: number;
+  lookupNameP99Ms: number;
 }
 
 function startHost(): Host {
@@ -121,9 +135,14 @@ function startHost(): Host {
   });
   return {
     child,
-    call: (message) =>
-      new Promise((resolve, reject) => {
-        queue.push({ resolve, reject });
+    call: <T>(message: Record<string, unknown>) =>
+      new Promise<T>((resolve, reject) => {
+        queue.push({
+          resolve: (v) => {
+            resolve(v as T);
+          },
+          reject,
+        });
         child.send(message);
       }),
   };
@@ -200,9 +219,9 @@ async function compareWithCentral(
   localDigests: string[],
   hosts: Host[],
 ): Promise<{ equal: number; all: number; head: number }> {
-  const theirs = (await Promise.all(hosts.map((h) => h.call({ cmd: 'digest' })))).flat() as {
-    digest: string;
-  }[];
+  const theirs = (
+    await Promise.all(hosts.map((h) => h.call<{ digest: string }[]>({ cmd: 'digest' })))
+  ).flat();
   const truth = await centralDigest(client);
   const all = [...localDigests, ...theirs.map((t) => t.digest)];
   return { equal: all.filter((d) => d === truth.digest).length, all: all.length, head: truth.head };
@@ -353,8 +372,10 @@ export async function run(quick: boolean): Promise<void> {
       await new Promise((r) => setTimeout(r, 5));
     }
     const ours = stats(samples);
-    const loadResult = await Promise.all(loadHosts.map((h) => h.call({ cmd: 'stop-load' })));
-    const backgroundSales = loadResult.reduce((n: number, r: { sales: number }) => n + r.sales, 0);
+    const loadResult = await Promise.all(
+      loadHosts.map((h) => h.call<{ sales: number }>({ cmd: 'stop-load' })),
+    );
+    const backgroundSales = loadResult.reduce((n, r) => n + r.sales, 0);
     say('  measuring the baselines…');
     const relay = await baselines.socketIoRelayPropagation({
       samples: size.samples,
@@ -558,7 +579,7 @@ export async function run(quick: boolean): Promise<void> {
     );
     const bootHost = startHost();
     hosts.push(bootHost);
-    const boot = await bootHost.call({
+    const boot = await bootHost.call<BootResult>({
       cmd: 'bootstrap',
       centralUrl: central.url,
       adminToken: token,

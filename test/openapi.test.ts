@@ -4,6 +4,7 @@ import { newKey, startTestCentral, type TestCentral } from './support/central.ts
 interface Operation {
   operationId: string;
   security?: unknown[];
+  // any (here and below): the document is walked as untyped JSON Schema, as a client would.
   parameters?: { in: string; name: string; required?: boolean; schema?: any }[];
   requestBody?: { required?: boolean; content: Record<string, { schema: any }> };
   responses: Record<string, any>;
@@ -29,6 +30,7 @@ function servedRoutes(c: TestCentral): string[] {
 
 describe('OpenAPI document', () => {
   let c: TestCentral;
+  // any: the served document, walked as untyped JSON.
   let doc: any;
   const op = (method: string, path: string): Operation => {
     const found = doc.paths[path]?.[method.toLowerCase()] as Operation | undefined;
@@ -36,6 +38,7 @@ describe('OpenAPI document', () => {
     return found;
   };
   /** Follows a local $ref such as #/components/schemas/SaleLineInput. */
+  // any: a JSON Schema node of any shape.
   const deref = (schema: any): any =>
     typeof schema?.$ref === 'string'
       ? deref(
@@ -152,6 +155,7 @@ describe('OpenAPI document', () => {
   });
 
   describe('agrees with what the server accepts', () => {
+    // any: request bodies built from the document's examples, then varied by each test.
     let sale: () => any;
     let line: any;
     const post = (

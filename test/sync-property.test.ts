@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { io } from 'socket.io-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from './support/databases.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
@@ -12,13 +11,12 @@ import {
   pairNewTerminal,
   waitConverged,
   waitFor,
+  connectRawSync,
 } from './support/terminal.ts';
 import { CACHE_FILE, CounterError, TerminalCore } from '../terminal/core.ts';
 import { TerminalStore } from '../terminal/store.ts';
 import type { Credentials } from '../terminal/credentials.ts';
 import { pointsForAmount } from '../shared/points/earn.ts';
-import { PROTOCOL_VERSION } from '../shared/protocol/sync.ts';
-import { SYNC_PATH } from '../terminal/sync-client.ts';
 import type { Stamp } from '../central/db/ledger-store.ts';
 import { verifyLedger } from '../central/ledger/verify.ts';
 
@@ -488,21 +486,8 @@ describeEachDb('sync model (fast-check)', (dialect) => {
   // (On PostgreSQL the cluster adapter once delivered the push only after a NOTIFY round trip.)
   it('central sends the push of a commit before it answers the outbox:submit that caused it', async () => {
     const { credentials, dataDir } = await pairNewTerminal(c, 'MUM-01');
-    const socket = io(`${c.url}/sync`, {
-      path: SYNC_PATH,
-      transports: ['websocket'],
-      reconnection: false,
-      auth: {
-        protocolVersion: PROTOCOL_VERSION,
-        terminalId: credentials.terminalId,
-        secret: credentials.secret,
-      },
-    });
+    const socket = await connectRawSync(c.url, credentials);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('connect_error', reject);
-      });
       const order: string[] = [];
       socket.on('member:changed', (p: { changes: { mobile: string }[] }) => {
         for (const m of p.changes) order.push(`push ${m.mobile}`);

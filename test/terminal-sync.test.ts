@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { io } from 'socket.io-client';
 import { createTestDatabase, describeEachDb } from './support/databases.ts';
 import { freePort } from '../bench/support.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
@@ -10,12 +9,13 @@ import {
   startPairedTerminal,
   waitConverged,
   waitFor,
+  connectRawSync,
+  refusalOf,
 } from './support/terminal.ts';
 import { startChaosProxy } from './support/chaos-proxy.ts';
 import { TerminalCore, CounterError } from '../terminal/core.ts';
 import type { Stamp } from '../central/db/ledger-store.ts';
 import { PROTOCOL_VERSION } from '../shared/protocol/sync.ts';
-import { SYNC_PATH } from '../terminal/sync-client.ts';
 
 type Terminal = Awaited<ReturnType<typeof startPairedTerminal>>;
 
@@ -381,20 +381,10 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
 
   it('refuses a terminal that speaks another protocol version, with a message, not a crash', async () => {
     const { credentials, dataDir } = await pairNewTerminal(c, 'MUM-01');
-    const socket = io(`${c.url}/sync`, {
-      path: SYNC_PATH,
-      transports: ['websocket'],
-      reconnection: false,
-      auth: {
-        protocolVersion: PROTOCOL_VERSION + 1,
-        terminalId: credentials.terminalId,
-        secret: credentials.secret,
-      },
+    const error = await refusalOf(c.url, {
+      ...credentials,
+      protocolVersion: PROTOCOL_VERSION + 1,
     });
-    const error = await new Promise<Error & { data?: { code: string; message: string } }>(
-      (resolve) => socket.once('connect_error', resolve),
-    );
-    socket.close();
     fs.rmSync(dataDir, { recursive: true });
     expect(error.data?.code).toBe('protocol-version');
     expect(error.data?.message).toMatch(/speaks sync protocol 1; the terminal speaks 2/);
@@ -407,16 +397,7 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
       { terminalId: credentials.terminalId, secret: 'x'.repeat(43) },
       { terminalId: 'MUM-01-TFFFFFF', secret: credentials.secret },
     ]) {
-      const socket = io(`${c.url}/sync`, {
-        path: SYNC_PATH,
-        transports: ['websocket'],
-        reconnection: false,
-        auth: { protocolVersion: PROTOCOL_VERSION, ...auth },
-      });
-      const error = await new Promise<Error & { data?: { code: string } }>((resolve) =>
-        socket.once('connect_error', resolve),
-      );
-      socket.close();
+      const error = await refusalOf(c.url, auth);
       expect(error.data?.code).toBe('unknown-terminal');
     }
   });
@@ -480,21 +461,8 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
       }
       return original(command);
     };
-    const socket = io(`${c.url}/sync`, {
-      path: SYNC_PATH,
-      transports: ['websocket'],
-      reconnection: false,
-      auth: {
-        protocolVersion: PROTOCOL_VERSION,
-        terminalId: credentials.terminalId,
-        secret: credentials.secret,
-      },
-    });
+    const socket = await connectRawSync(c.url, credentials);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('connect_error', reject);
-      });
       const items = [
         {
           kind: 'enrol',

@@ -49,6 +49,7 @@ export interface TestCentral {
       headers?: Record<string, string>;
       raw?: string;
     },
+    // any: tests read bodies of every route; each asserts the fields it uses, so a wrong one fails.
   ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Rows in each table, to show a refused request wrote nothing. */
   counts(): Promise<Record<string, number>>;

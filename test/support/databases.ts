@@ -71,6 +71,7 @@ if (pgProblem) console.warn(`Skipping the PostgreSQL half of the integration tes
 export function describeEachDb(name: string, suite: (dialect: 'sqlite' | 'pg') => void): void {
   describe.each(['sqlite', 'pg'] as const)(`${name} [%s]`, (dialect) => {
     if (dialect === 'pg' && pgProblem) {
+      // Only on a machine without PostgreSQL: under CI=true this module threw above.
       describe.skip(`PostgreSQL unavailable: ${pgProblem}`, () => undefined);
       return;
     }
@@ -81,6 +82,7 @@ export function describeEachDb(name: string, suite: (dialect: 'sqlite' | 'pg') =
 /** Runs a suite on PostgreSQL only (skipped with a reason on a bare laptop, never in CI). */
 export function describePg(name: string, suite: () => void): void {
   if (pgProblem) {
+    // Only on a machine without PostgreSQL: under CI=true this module threw above.
     describe.skip(`${name}: PostgreSQL unavailable: ${pgProblem}`, () => undefined);
     return;
   }

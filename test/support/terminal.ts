@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import { io, type Socket } from 'socket.io-client';
+import { PROTOCOL_VERSION } from '../../shared/protocol/sync.ts';
+import { SYNC_PATH } from '../../terminal/sync-client.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { saveCredentials, type Credentials } from '../../terminal/credentials.ts';
@@ -155,4 +158,43 @@ export function counterSale(
       amountPaise: rupees * 100,
     })),
   };
+}
+
+/** A bare sync client (no terminal core), as another vendor's terminal would connect. */
+export function rawSyncSocket(
+  url: string,
+  auth: { terminalId: string; secret: string; protocolVersion?: number },
+): Socket {
+  return io(`${url}/sync`, {
+    path: SYNC_PATH,
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { protocolVersion: PROTOCOL_VERSION, ...auth },
+  });
+}
+
+/** Connects a bare sync client; rejects if central refuses it. */
+export async function connectRawSync(
+  url: string,
+  credentials: { terminalId: string; secret: string },
+): Promise<Socket> {
+  const socket = rawSyncSocket(url, credentials);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+/** The refusal central answers a bare client's connection with. */
+export async function refusalOf(
+  url: string,
+  auth: { terminalId: string; secret: string; protocolVersion?: number },
+): Promise<Error & { data?: { code: string; message: string } }> {
+  const socket = rawSyncSocket(url, auth);
+  try {
+    return await new Promise((resolve) => socket.once('connect_error', resolve));
+  } finally {
+    socket.close();
+  }
 }
