@@ -340,6 +340,34 @@ export interface NewSaleRow {
   }[];
 }
 
+/** A sale's columns (without recorded_at), the same for both dialects. */
+function saleColumns(db: Db, s: NewSaleRow) {
+  return {
+    idempotency_key: s.key,
+    member_id: s.memberId,
+    showroom_id: s.showroomId,
+    terminal_id: s.terminalId,
+    staff_id: s.staffId,
+    bill_number: s.billNumber,
+    sold_at: toDbTime(db, s.soldAt),
+    amount_paise: s.amountPaise,
+    points: s.points,
+  };
+}
+
+/** A sale line's columns (without sale_id, which the database assigns). */
+function lineColumns(l: NewSaleRow['lines'][number]) {
+  return {
+    line_no: l.lineNo,
+    sku: l.sku,
+    category_id: l.categoryId,
+    quantity: l.quantity,
+    amount_paise: l.amountPaise,
+    points_per_100_rupees: l.pointsPer100Rupees,
+    points: l.points,
+  };
+}
+
 /** Inserts sales and their lines in two statements; returns each sale's id by its key. */
 export async function insertSales(
   db: Db,
@@ -355,48 +383,27 @@ export async function insertSales(
       `with s as (
          insert into sales (idempotency_key, member_id, showroom_id, terminal_id, staff_id,
                             bill_number, sold_at, recorded_at, amount_paise, points)
-         select key, member_id, showroom_id, terminal_id, staff_id, bill_number, sold_at, ?::timestamptz,
-                amount_paise, points
-           from jsonb_to_recordset(?::jsonb) as x(key text, member_id bigint, showroom_id int,
-                terminal_id text, staff_id int, bill_number text, sold_at timestamptz,
-                amount_paise bigint, points int)
+         select idempotency_key, member_id, showroom_id, terminal_id, staff_id, bill_number,
+                sold_at, ?::timestamptz, amount_paise, points
+           from jsonb_to_recordset(?::jsonb) as x(idempotency_key text, member_id bigint,
+                showroom_id int, terminal_id text, staff_id int, bill_number text,
+                sold_at timestamptz, amount_paise bigint, points int)
          returning id, idempotency_key),
        l as (
          insert into sale_lines (sale_id, line_no, sku, category_id, quantity, amount_paise,
                                  points_per_100_rupees, points)
-         select s.id, x.line_no, x.sku, x.category_id, x.quantity, x.amount_paise, x.rate, x.points
-           from jsonb_to_recordset(?::jsonb) as x(key text, line_no int, sku text, category_id int,
-                quantity int, amount_paise bigint, rate int, points int)
-           join s on s.idempotency_key = x.key)
+         select s.id, x.line_no, x.sku, x.category_id, x.quantity, x.amount_paise,
+                x.points_per_100_rupees, x.points
+           from jsonb_to_recordset(?::jsonb) as x(sale_key text, line_no int, sku text,
+                category_id int, quantity int, amount_paise bigint, points_per_100_rupees int,
+                points int)
+           join s on s.idempotency_key = x.sale_key)
        select id, idempotency_key from s`,
       [
         at.toISOString(),
+        JSON.stringify(sales.map((s) => saleColumns(db, s))),
         JSON.stringify(
-          sales.map((s) => ({
-            key: s.key,
-            member_id: s.memberId,
-            showroom_id: s.showroomId,
-            terminal_id: s.terminalId,
-            staff_id: s.staffId,
-            bill_number: s.billNumber,
-            sold_at: s.soldAt.toISOString(),
-            amount_paise: s.amountPaise,
-            points: s.points,
-          })),
-        ),
-        JSON.stringify(
-          sales.flatMap((s) =>
-            s.lines.map((l) => ({
-              key: s.key,
-              line_no: l.lineNo,
-              sku: l.sku,
-              category_id: l.categoryId,
-              quantity: l.quantity,
-              amount_paise: l.amountPaise,
-              rate: l.pointsPer100Rupees,
-              points: l.points,
-            })),
-          ),
+          sales.flatMap((s) => s.lines.map((l) => ({ sale_key: s.key, ...lineColumns(l) }))),
         ),
       ],
     );
@@ -407,33 +414,11 @@ export async function insertSales(
   }
   const recordedAt = toDbTime(db, at);
   const rows: { id: number; idempotency_key: string }[] = await q('sales')
-    .insert(
-      sales.map((s) => ({
-        idempotency_key: s.key,
-        member_id: s.memberId,
-        showroom_id: s.showroomId,
-        terminal_id: s.terminalId,
-        staff_id: s.staffId,
-        bill_number: s.billNumber,
-        sold_at: toDbTime(db, s.soldAt),
-        recorded_at: recordedAt,
-        amount_paise: s.amountPaise,
-        points: s.points,
-      })),
-    )
+    .insert(sales.map((s) => ({ ...saleColumns(db, s), recorded_at: recordedAt })))
     .returning(['id', 'idempotency_key']);
   for (const r of rows) ids.set(r.idempotency_key, r.id);
   const lines = sales.flatMap((s) =>
-    s.lines.map((l) => ({
-      sale_id: ids.get(s.key),
-      line_no: l.lineNo,
-      sku: l.sku,
-      category_id: l.categoryId,
-      quantity: l.quantity,
-      amount_paise: l.amountPaise,
-      points_per_100_rupees: l.pointsPer100Rupees,
-      points: l.points,
-    })),
+    s.lines.map((l) => ({ sale_id: ids.get(s.key), ...lineColumns(l) })),
   );
   // Stay well under SQLite's limit on bound variables per statement.
   for (let i = 0; i < lines.length; i += 2000)
@@ -456,6 +441,24 @@ export interface NewEntryRow {
   reason: string | null;
 }
 
+/** A ledger entry's columns (without created_at), the same for both dialects. */
+function entryColumns(e: NewEntryRow) {
+  return {
+    member_id: e.memberId,
+    kind: e.kind,
+    points: e.points,
+    balance_after: e.balanceAfter,
+    sale_id: e.saleId,
+    return_id: e.returnId,
+    refers_to_entry_id: e.refersToEntryId,
+    idempotency_key: e.key,
+    showroom_id: e.showroomId,
+    terminal_id: e.terminalId,
+    staff_id: e.staffId,
+    reason: e.reason,
+  };
+}
+
 /** Appends ledger entries; returns each entry's id by its idempotency key. */
 export async function insertEntries(
   db: Db,
@@ -472,31 +475,13 @@ export async function insertEntries(
       `insert into ledger_entries (member_id, kind, points, balance_after, sale_id, return_id,
                                    refers_to_entry_id, idempotency_key, showroom_id, terminal_id,
                                    staff_id, reason, created_at)
-       select member_id, kind, points, balance_after, sale_id, return_id, refers_to_entry_id, key,
-              showroom_id, terminal_id, staff_id, reason, ?::timestamptz
+       select member_id, kind, points, balance_after, sale_id, return_id, refers_to_entry_id,
+              idempotency_key, showroom_id, terminal_id, staff_id, reason, ?::timestamptz
          from jsonb_to_recordset(?::jsonb) as x(member_id bigint, kind text, points bigint,
               balance_after bigint, sale_id bigint, return_id bigint, refers_to_entry_id bigint,
-              key text, showroom_id int, terminal_id text, staff_id int, reason text)
+              idempotency_key text, showroom_id int, terminal_id text, staff_id int, reason text)
        returning id, idempotency_key`,
-      [
-        at.toISOString(),
-        JSON.stringify(
-          entries.map((e) => ({
-            member_id: e.memberId,
-            kind: e.kind,
-            points: e.points,
-            balance_after: e.balanceAfter,
-            sale_id: e.saleId,
-            return_id: e.returnId,
-            refers_to_entry_id: e.refersToEntryId,
-            key: e.key,
-            showroom_id: e.showroomId,
-            terminal_id: e.terminalId,
-            staff_id: e.staffId,
-            reason: e.reason,
-          })),
-        ),
-      ],
+      [at.toISOString(), JSON.stringify(entries.map(entryColumns))],
     );
     for (const r of (result as { rows: { id: number; idempotency_key: string }[] }).rows) {
       ids.set(r.idempotency_key, r.id);
@@ -505,23 +490,7 @@ export async function insertEntries(
   }
   const createdAt = toDbTime(db, at);
   const rows: { id: number; idempotency_key: string }[] = await q('ledger_entries')
-    .insert(
-      entries.map((e) => ({
-        member_id: e.memberId,
-        kind: e.kind,
-        points: e.points,
-        balance_after: e.balanceAfter,
-        sale_id: e.saleId,
-        return_id: e.returnId,
-        refers_to_entry_id: e.refersToEntryId,
-        idempotency_key: e.key,
-        showroom_id: e.showroomId,
-        terminal_id: e.terminalId,
-        staff_id: e.staffId,
-        reason: e.reason,
-        created_at: createdAt,
-      })),
-    )
+    .insert(entries.map((e) => ({ ...entryColumns(e), created_at: createdAt })))
     .returning(['id', 'idempotency_key']);
   for (const r of rows) ids.set(r.idempotency_key, r.id);
   return ids;
