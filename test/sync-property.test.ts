@@ -12,13 +12,13 @@ import {
   waitConverged,
   waitFor,
   connectRawSync,
+  expectBalancesFromSales,
 } from './support/terminal.ts';
 import { CACHE_FILE, CounterError, TerminalCore } from '../terminal/core.ts';
 import { TerminalStore } from '../terminal/store.ts';
 import type { Credentials } from '../terminal/credentials.ts';
 import { pointsForAmount } from '../shared/points/earn.ts';
 import type { Stamp } from '../central/db/ledger-store.ts';
-import { verifyLedger } from '../central/ledger/verify.ts';
 
 /**
  * Model-based test of replication: random sequences of sales, enrolments, link failures,
@@ -433,21 +433,12 @@ describeEachDb('sync model (fast-check)', (dialect) => {
 
       // Exactly the mobiles enrolled are members, once each, holding what their sales earned.
       const mobiles = [...Array(2 * MOBILES).keys()].map(mobileOf); // strangers too
-      const members: { mobile: string; balance: number | string }[] = await knex('members')
-        .whereIn('mobile', mobiles)
-        .select('mobile', 'balance');
-      expect(members.map((m) => m.mobile).sort()).toEqual(
-        [...enrolledAt.keys()].map(mobileOf).sort(),
+      await expectBalancesFromSales(
+        c.central,
+        [...enrolledAt.keys()].map(mobileOf),
+        confirmed,
+        mobiles,
       );
-      for (const m of members) {
-        const earned = confirmed
-          .filter((s) => s.mobile === m.mobile)
-          .reduce((sum, s) => sum + s.points, 0);
-        expect(Number(m.balance), `balance of ${m.mobile}`).toBe(earned);
-      }
-      const report = await verifyLedger(c.central.db);
-      expect(report.balanceDrift).toEqual([]);
-      expect(report.runningDrift).toEqual([]);
     } finally {
       stopHolding();
       for (const t of counters) {

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { expect } from 'vitest';
+import { verifyLedger } from '../../central/ledger/verify.ts';
 import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION } from '../../shared/protocol/sync.ts';
 import { SYNC_PATH } from '../../terminal/sync-client.ts';
@@ -197,4 +199,34 @@ export async function refusalOf(
   } finally {
     socket.close();
   }
+}
+
+/**
+ * Central holds exactly the members `enrolled` among `mobiles` (all members if omitted), each
+ * with the points of its confirmed sales, and its ledger verifies entry by entry. Returns how
+ * many members the ledger check covered.
+ */
+export async function expectBalancesFromSales(
+  central: Central,
+  enrolled: string[],
+  confirmed: readonly { mobile: string; points: number }[],
+  mobiles?: string[],
+): Promise<number> {
+  const query = central.db.knex('members');
+  if (mobiles) void query.whereIn('mobile', mobiles);
+  const members: { mobile: string; balance: number | string }[] = await query.select(
+    'mobile',
+    'balance',
+  );
+  expect(members.map((m) => m.mobile).sort()).toEqual([...enrolled].sort());
+  for (const m of members) {
+    const earned = confirmed
+      .filter((s) => s.mobile === m.mobile)
+      .reduce((sum, s) => sum + s.points, 0);
+    expect(Number(m.balance), `balance of ${m.mobile}`).toBe(earned);
+  }
+  const report = await verifyLedger(central.db);
+  expect(report.balanceDrift).toEqual([]);
+  expect(report.runningDrift).toEqual([]);
+  return report.members;
 }
