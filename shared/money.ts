@@ -20,3 +20,13 @@ export function formatRupees(amountPaise: number | bigint): string {
 export function isPaise(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
+
+/** Reads rupees as typed ("1234", "1,234.5", "₹1,23,456.00") into integer paise, without floats. */
+export function parseRupees(text: string): number | undefined {
+  const match = /^₹?\s*(\d{1,3}(?:,\d{2,3})*|\d+)(?:\.(\d{1,2}))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const rupees = Number((match[1] ?? '').replace(/,/g, ''));
+  const paise = Number((match[2] ?? '').padEnd(2, '0'));
+  const total = rupees * 100 + paise;
+  return Number.isSafeInteger(total) && total <= MAX_BILL_PAISE ? total : undefined;
+}

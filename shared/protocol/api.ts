@@ -57,6 +57,9 @@ const Reference = (what: string) =>
       `${what} is 1–64 letters, digits or / _ . : - and starts with a letter or digit`,
     );
 
+/** A bill number as the POS prints it. */
+export const BillNumber = Reference('a bill number');
+
 /** A calendar date, YYYY-MM-DD. */
 export const CalendarDate = z.iso
   .date({ error: 'a date is written YYYY-MM-DD' })
