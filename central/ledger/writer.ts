@@ -47,7 +47,54 @@ export type WriteCommand =
       request: AdjustRequest;
       actor: Actor;
     }
-  | { kind: 'enrol'; request: EnrolRequest; actor: Actor };
+  | { kind: 'enrol'; request: EnrolRequest; actor: Actor }
+  | MemberOp;
+
+/**
+ * A keyed operation on one member's points written by another module (redemption, wishes): it
+ * runs inside the batch's transaction with the member locked and sees the running balance; the
+ * writer appends its entries, stamps the member and records its answer under its key.
+ */
+export interface MemberOp {
+  kind: 'member-op';
+  /** Name of the operation, recorded with its key (e.g. 'redeem', 'redeem-cancel', 'wish'). */
+  operation: string;
+  key: string;
+  requestHash: string;
+  memberId: number;
+  actor: Actor;
+  /** Decides and writes the operation's own rows; throws an AppError to refuse (its own
+   * writes before the throw still commit: a wrong OTP's count of tries must stick). */
+  run(ctx: MemberOpContext): Promise<{ status: number; body: unknown }>;
+}
+
+/** What a member operation sees and may do inside the writer's transaction. */
+export interface MemberOpContext {
+  trx: Knex.Transaction;
+  db: Db;
+  now: Date;
+  member: { readonly id: number; readonly mobile: string; readonly balance: number };
+  /** Appends a ledger entry once the operation succeeds; returns the balance after it. */
+  post(entry: {
+    kind: store.NewEntryRow['kind'];
+    points: number;
+    key: string;
+    refersToEntryId?: number | null;
+    showroomId: number | null;
+    terminalId: string | null;
+    reason: string | null;
+  }): number;
+}
+
+/** A sale that earned points in a committed batch, for notices written in the same transaction. */
+export interface EarnedEvent {
+  key: string;
+  memberId: number;
+  points: number;
+  balanceAfter: number;
+  billNumber: string;
+  showroomId: number;
+}
 
 /** A write's answer: the HTTP status and body, and whether it replays an earlier answer. */
 export interface WriteOutcome {
@@ -90,6 +137,12 @@ export interface WriterOptions {
    * use it to delay commits and show that a cursor still cannot pass a change committed late.
    */
   beforeCommit?: () => Promise<void>;
+  /** Runs in each transaction once its entries are written, with the sales that earned points
+   * (the SMS notices are written here, so a notice exists exactly when its sale does). */
+  inTransaction?: (
+    trx: Knex.Transaction,
+    events: { now: Date; earned: EarnedEvent[] },
+  ) => Promise<void>;
 }
 
 /**
@@ -232,7 +285,7 @@ export class LedgerWriter {
           : [],
     );
     const memberIds = commands.flatMap((command) =>
-      command.kind === 'adjust'
+      command.kind === 'adjust' || command.kind === 'member-op'
         ? [command.memberId]
         : command.kind === 'return'
           ? [saleHeads.get(command.saleId)?.memberId ?? 0]
@@ -263,7 +316,7 @@ export class LedgerWriter {
       const earlier = prior.get(c.key);
       if (earlier) {
         results[i] =
-          earlier.requestHash === c.requestHash && earlier.operation === c.kind
+          earlier.requestHash === c.requestHash && earlier.operation === operationOf(c)
             ? { status: earlier.status, body: earlier.response, replayed: true }
             : reusedKey(c.key);
         return;
@@ -316,6 +369,7 @@ export class LedgerWriter {
       body: () => unknown;
     }[] = [];
     const enrolled: { index: number; memberId: number; created: boolean }[] = [];
+    const earned: EarnedEvent[] = [];
 
     const showroomOf = (code: string, actor: Actor): number => {
       const id = showroomByCode.get(code);
@@ -445,6 +499,14 @@ export class LedgerWriter {
               })),
             });
             if (earning.points !== 0) {
+              earned.push({
+                key: command.key,
+                memberId: member.id,
+                points: earning.points,
+                balanceAfter,
+                billNumber: sale.billNumber,
+                showroomId,
+              });
               newEntries.push({
                 key: command.key,
                 memberId: member.id,
@@ -603,6 +665,47 @@ export class LedgerWriter {
             });
             break;
           }
+          case 'member-op': {
+            const member = members.get(command.memberId);
+            if (!member) throw new AppError('not-found', `There is no member ${command.memberId}.`);
+            const posted: store.NewEntryRow[] = [];
+            let running = member.balance;
+            const answer = await command.run({
+              trx,
+              db,
+              now,
+              member: { id: member.id, mobile: member.mobile, balance: member.balance },
+              post: (entry) => {
+                running += entry.points;
+                posted.push({
+                  key: entry.key,
+                  memberId: member.id,
+                  kind: entry.kind,
+                  points: entry.points,
+                  balanceAfter: running,
+                  saleId: null,
+                  returnId: null,
+                  refersToEntryId: entry.refersToEntryId ?? null,
+                  showroomId: entry.showroomId,
+                  terminalId: entry.terminalId,
+                  staffId: command.actor.staffId,
+                  reason: entry.reason,
+                });
+                return running;
+              },
+            });
+            member.balance = running;
+            member.dirty ||= posted.length > 0;
+            newEntries.push(...posted);
+            idempotent.push({
+              key: command.key,
+              operation: command.operation,
+              requestHash: command.requestHash,
+              status: answer.status,
+              body: () => answer.body,
+            });
+            break;
+          }
           case 'adjust': {
             if (command.actor.role === 'cashier') {
               throw new AppError('forbidden', 'An adjustment needs a manager.');
@@ -660,6 +763,7 @@ export class LedgerWriter {
       trx,
       newEntries.filter((e) => e.kind === 'adjust').map((e) => entryIds.get(e.key) ?? 0),
     );
+    if (earned.length > 0) await this.options.inTransaction?.(trx, { now, earned });
     const answers = idempotent.map((i) => ({ ...i, response: i.body() }));
     await store.insertIdempotent(db, trx, answers, now);
     const dirty = [...members.values()].filter((m) => m.dirty);
@@ -716,6 +820,10 @@ export class LedgerWriter {
       );
     }
   }
+}
+
+function operationOf(command: Exclude<WriteCommand, { kind: 'enrol' }>): string {
+  return command.kind === 'member-op' ? command.operation : command.kind;
 }
 
 function reusedKey(key: string): AppError {
