@@ -28,6 +28,15 @@ const schema = z.object({
   CLOCK_SKEW_SECONDS: positiveInt(300, 86_400),
   WRITE_BATCH_MAX: positiveInt(256, 5000),
   WRITE_CONCURRENCY: positiveInt(4, 64),
+  /** Keys OTP hashes; every central process of a chain must have the same (≥ 32 characters). */
+  OTP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** JSON file with the SMS gateway, DLT ids and templates; the development provider without it. */
+  SMS_CONFIG_FILE: z.string().min(1).optional(),
+  /** Whether this process sends the SMS outbox and runs the daily wishes (one or all may). */
+  SMS_WORKER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 /** Central's validated configuration. */

@@ -20,6 +20,18 @@ export const PROBLEMS = {
   'bill-already-recorded': { status: 409, title: 'This bill was already recorded' },
   'already-exists': { status: 409, title: 'Already exists' },
   'too-many-requests': { status: 429, title: 'Too many attempts' },
+  'redemption-not-found': { status: 404, title: 'No such redemption' },
+  'redemption-not-allowed': { status: 422, title: 'This redemption is not allowed' },
+  'bill-closed': { status: 409, title: 'The bill is already closed' },
+  'otp-pending-elsewhere': {
+    status: 409,
+    title: 'An OTP for this member is pending at another counter',
+  },
+  'otp-wrong': { status: 422, title: 'The OTP is wrong' },
+  'otp-expired': { status: 410, title: 'The OTP has expired' },
+  'otp-dead': { status: 410, title: 'The OTP can no longer be used' },
+  'otp-foreign': { status: 403, title: 'This OTP belongs to another counter' },
+  'cancel-not-possible': { status: 409, title: 'This redemption cannot be cancelled' },
   internal: { status: 500, title: 'Central failed; nothing was written' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -11,6 +11,19 @@ import { buildOpenApi } from './http/openapi.ts';
 import { createRoutes } from './http/routes.ts';
 import { route } from './http/route.ts';
 import { LedgerWriter } from './ledger/writer.ts';
+import { SettingsCache } from './db/settings-store.ts';
+import { RedemptionService } from './redeem/service.ts';
+import { loadServerKeys, type ServerKeys } from './secret.ts';
+import { loadSmsConfig, type SmsConfig } from './sms/config.ts';
+import { earnNotices } from './sms/notices.ts';
+import type { Composer } from './sms/messages.ts';
+import { createProvider } from './sms/providers/index.ts';
+import type { SmsProvider } from './sms/provider.ts';
+import { fitName } from './sms/templates.ts';
+import { SmsWorker, type SmsStatusEvent } from './sms/worker.ts';
+import { deliveryOf } from './redeem/service.ts';
+import { REDEEM_EVENTS, type SmsPush } from '../shared/protocol/redeem.ts';
+import { WishScheduler } from './sms/wishes.ts';
 import { SyncServer, type SyncOptions } from './sync/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -26,8 +39,14 @@ export interface Central {
   writer: LedgerWriter;
   app: express.Express;
   clock: Clock;
-  /** 'committed' (a Stamp) after each ledger commit; 'terminal:revoked' (an id). */
+  /** 'committed' (a Stamp) after each ledger commit; 'terminal:revoked' (an id);
+   * 'sms:status' (SmsStatusEvent) as a message is sent or fails. */
   changes: EventEmitter;
+  settings: SettingsCache;
+  keys: ServerKeys;
+  sms: { config: SmsConfig; provider: SmsProvider; worker: SmsWorker; composer: Composer };
+  wishes: WishScheduler;
+  redemption: RedemptionService;
 }
 
 /** Opens the database, migrates it and builds the app; does not listen. */
@@ -46,6 +65,20 @@ export async function createCentral(
   if (ran.length > 0) log.info({ event: 'db:migrated', migrations: ran }, 'database migrated');
   const metrics = createMetrics();
   const changes = new EventEmitter();
+  const keys = loadServerKeys({ secret: config.OTP_SECRET, dataDir: config.DATA_DIR });
+  if (keys.source === 'file' && db.dialect === 'pg') {
+    log.warn(
+      { event: 'otp:key-file' },
+      'OTP_SECRET is not set: OTP hashes are keyed by a file in DATA_DIR; every central process of the chain needs the same key, so set OTP_SECRET',
+    );
+  }
+  const smsConfig = loadSmsConfig(config.SMS_CONFIG_FILE);
+  const settings = new SettingsCache();
+  const composer: Composer = {
+    config: smsConfig,
+    sealKey: keys.outboxSeal,
+    chainName: fitName(config.CHAIN_NAME),
+  };
   const writer = new LedgerWriter({
     db,
     clock,
@@ -54,6 +87,7 @@ export async function createCentral(
     saleMaxAgeDays: config.SALE_MAX_AGE_DAYS,
     clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
     onCommitted: (stamp) => changes.emit('committed', stamp),
+    inTransaction: earnNotices({ db, settings, composer }),
     onBatch: (size, ms) => {
       metrics.batchSize.observe(size);
       metrics.batchSeconds.observe(ms / 1000);
@@ -121,7 +155,57 @@ export async function createCentral(
     },
     all,
   );
-  return { config, db, log, metrics, writer, app, clock, changes };
+  const provider = createProvider(smsConfig.provider, {
+    dataDir: config.DATA_DIR,
+    log: log.child({ module: 'sms-dev' }),
+  });
+  const worker = new SmsWorker({
+    db,
+    provider,
+    config: smsConfig,
+    sealKey: keys.outboxSeal,
+    clock,
+    log,
+    events: changes,
+  });
+  const redemption = new RedemptionService({
+    db,
+    writer,
+    clock,
+    settings,
+    composer,
+    otpKey: keys.otpHash,
+    wakeSms: () => {
+      worker.wake();
+    },
+  });
+  const wishes = new WishScheduler({
+    db,
+    writer,
+    clock,
+    log,
+    settings,
+    composer,
+    timeZone: config.TIME_ZONE,
+    wakeSms: () => {
+      worker.wake();
+    },
+  });
+  return {
+    config,
+    db,
+    log,
+    metrics,
+    writer,
+    app,
+    clock,
+    changes,
+    settings,
+    keys,
+    sms: { config: smsConfig, provider, worker, composer },
+    wishes,
+    redemption,
+  };
 }
 
 /** A listening central: its HTTP server, URL and sync server, and how to stop all of it. */
@@ -155,11 +239,36 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
       },
     });
   }
+  const { redemption } = central;
   const sync = new SyncServer(server, central, {
     ...options,
     ...(adapter ? { adapter } : {}),
+    requests: {
+      [REDEEM_EVENTS.quote]: (counter, raw) => redemption.quote(counter, raw),
+      [REDEEM_EVENTS.request]: (counter, raw) => redemption.request(counter, raw),
+      [REDEEM_EVENTS.resend]: (counter, raw) => redemption.resend(counter, raw),
+      [REDEEM_EVENTS.confirm]: (counter, raw) => redemption.confirm(counter, raw),
+      [REDEEM_EVENTS.cancel]: (counter, raw) => redemption.cancel(counter, raw),
+      [REDEEM_EVENTS.status]: (counter, raw) => redemption.status(counter, raw),
+      ...options.requests,
+    },
   });
   await sync.ready;
+  // The counter that asked for an OTP hears at once whether its SMS went out.
+  const onSms = (event: SmsStatusEvent) => {
+    if (event.kind !== 'otp' || !event.terminalId || event.redemptionId === null) return;
+    const push: SmsPush = {
+      redemptionId: event.redemptionId,
+      delivery: deliveryOf(event.status),
+      error: event.error,
+    };
+    sync.sendToTerminal(event.terminalId, REDEEM_EVENTS.sms, push);
+  };
+  central.changes.on('sms:status', onSms);
+  if (central.config.SMS_WORKER) {
+    await central.sms.worker.start();
+    central.wishes.start();
+  }
   central.changes.on('terminal:revoked', (id: string) => {
     sync.disconnectTerminal(id);
   });
@@ -178,6 +287,9 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
     url: `http://${host}:${address.port}`,
     sync,
     close: async () => {
+      central.changes.off('sms:status', onSms);
+      central.wishes.stop();
+      await central.sms.worker.stop();
       await sync.close();
       await new Promise<void>((resolve) => {
         server.close(() => {

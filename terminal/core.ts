@@ -7,7 +7,13 @@ import { normaliseMobile } from '../shared/mobile.ts';
 import { earnForSale } from '../shared/points/earn.ts';
 import { loadCredentials, type Credentials } from './credentials.ts';
 import { TerminalStore, type MemberView, type OutboxRow } from './store.ts';
-import { SyncClient, type LinkState, type SyncClientOptions } from './sync-client.ts';
+import { RequestError, SyncClient, type LinkState, type SyncClientOptions } from './sync-client.ts';
+import {
+  QuoteResponse,
+  REDEEM_EVENTS,
+  RedemptionOutcome,
+  RedemptionView,
+} from '../shared/protocol/redeem.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 /** A refusal at the counter: the cashier reads `message`; nothing was queued. */
@@ -91,6 +97,7 @@ export class TerminalCore extends EventEmitter {
     });
     this.sync.on('refused', (r: unknown) => this.emit('refused', r));
     this.sync.on('applied', (c: unknown) => this.emit('applied', c));
+    this.sync.on('redeem:sms', (p: unknown) => this.emit('redeem:sms', p));
   }
 
   start(): this {
@@ -223,6 +230,70 @@ export class TerminalCore extends EventEmitter {
       members: this.store.memberCount(),
       clockOffsetMs: sync.clockOffsetMs,
     };
+  }
+
+  // --- redemption: needs central; the answer's member state is applied at once -----------------
+
+  /** What the member may redeem on this bill (central's figures: the balance there is the truth). */
+  async quoteRedemption(input: {
+    mobile: string;
+    billNumber: string;
+    billAmountPaise: number;
+  }): Promise<QuoteResponse> {
+    return QuoteResponse.parse(
+      await this.ask(REDEEM_EVENTS.quote, { ...input, mobile: this.mobileOf(input.mobile) }),
+    );
+  }
+
+  /** Asks central to send the member an OTP for `points` on this bill. */
+  async requestRedemption(input: {
+    mobile: string;
+    billNumber: string;
+    billAmountPaise: number;
+    points: number;
+  }): Promise<RedemptionView> {
+    return RedemptionView.parse(
+      await this.ask(REDEEM_EVENTS.request, { ...input, mobile: this.mobileOf(input.mobile) }),
+    );
+  }
+
+  /** A new OTP for the same redemption, within central's resend limits. */
+  async resendOtp(redemptionId: number): Promise<RedemptionView> {
+    return RedemptionView.parse(await this.ask(REDEEM_EVENTS.resend, { redemptionId }));
+  }
+
+  /** Redeems with the OTP the member read out; the new balance is in the cache on return. */
+  async confirmRedemption(redemptionId: number, otp: string): Promise<RedemptionView> {
+    const outcome = RedemptionOutcome.parse(
+      await this.ask(REDEEM_EVENTS.confirm, { redemptionId, otp: otp.replace(/\s/g, '') }),
+    );
+    if (outcome.state) this.store.applyState(outcome.state);
+    this.emit('status');
+    return outcome.redemption;
+  }
+
+  /** Gives the points back while the bill is open. */
+  async cancelRedemption(redemptionId: number, reason?: string): Promise<RedemptionView> {
+    const outcome = RedemptionOutcome.parse(
+      await this.ask(REDEEM_EVENTS.cancel, { redemptionId, ...(reason ? { reason } : {}) }),
+    );
+    if (outcome.state) this.store.applyState(outcome.state);
+    this.emit('status');
+    return outcome.redemption;
+  }
+
+  /** Where a redemption stands, with its OTP's SMS delivery. */
+  async redemptionStatus(redemptionId: number): Promise<RedemptionView> {
+    return RedemptionView.parse(await this.ask(REDEEM_EVENTS.status, { redemptionId }));
+  }
+
+  private async ask(event: string, payload: unknown): Promise<unknown> {
+    try {
+      return await this.sync.request(event, payload);
+    } catch (error) {
+      if (error instanceof RequestError) throw new CounterError(error.code, error.message);
+      throw error;
+    }
   }
 
   private enqueue(item: {

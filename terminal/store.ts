@@ -463,6 +463,11 @@ export class TerminalStore {
     return this.stmts.outboxAll.all().map(toOutboxRow);
   }
 
+  /** Applies one state central answered with (a redemption), if newer; the cursor stays. */
+  applyState(state: MemberState): boolean {
+    return this.db.transaction(() => this.upsertState(state)).immediate() > 0;
+  }
+
   /** Records central's answers to one submit in one transaction. */
   settle(
     outcomes: readonly (

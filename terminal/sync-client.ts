@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { io, type Socket } from 'socket.io-client';
+import { REDEEM_EVENTS, SmsPush } from '../shared/protocol/redeem.ts';
 import {
   ChangePush,
   HeadBeat,
@@ -36,6 +37,17 @@ export interface SyncClientOptions {
 }
 
 export type LinkState = 'offline' | 'connecting' | 'online' | 'refused';
+
+/** A request to central that did not succeed: `code` is central's problem code, or 'offline'. */
+export class RequestError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status = 503) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
 
 /**
  * The terminal's side of replication: catch-up by cursor, live pushes, heartbeat checks and
@@ -145,6 +157,10 @@ export class SyncClient extends EventEmitter {
           new Error(`ignored a malformed push from central: ${describe(raw)}`),
         );
     });
+    this.socket.on(REDEEM_EVENTS.sms, (raw: unknown) => {
+      const push = SmsPush.safeParse(raw);
+      if (push.success) this.emit('redeem:sms', push.data);
+    });
     this.socket.on('sync:head', (raw: unknown) => {
       const beat = HeadBeat.safeParse(raw);
       if (beat.success) this.onHead(beat.data);
@@ -186,6 +202,44 @@ export class SyncClient extends EventEmitter {
   /** Central's clock as this terminal best knows it (its own clock corrected by the offset). */
   centralNow(): Date {
     return new Date(this.opts.now() + this.clockOffsetMs);
+  }
+
+  /**
+   * Sends a request event that needs central (redemption) and returns its answer. Offline, or
+   * without an answer in time, it rejects with a RequestError the cashier can read; central's
+   * refusal comes back as a RequestError with central's problem code and words.
+   */
+  async request(
+    event: string,
+    payload: unknown,
+    timeoutMs = this.opts.requestTimeoutMs,
+  ): Promise<unknown> {
+    if (!this.isOnline()) {
+      throw new RequestError(
+        'offline',
+        'Redemption needs the central server, which this counter cannot reach now; points will still be earned.',
+      );
+    }
+    let answer: unknown;
+    try {
+      answer = await this.socket.timeout(timeoutMs).emitWithAck(event, payload);
+    } catch {
+      throw new RequestError(
+        'no-answer',
+        `Central did not answer within ${Math.round(timeoutMs / 1000)} s; check the redemption's status before trying again.`,
+      );
+    }
+    const problem = (
+      answer as { error?: { code?: unknown; detail?: unknown; status?: unknown } } | null
+    )?.error;
+    if (problem) {
+      throw new RequestError(
+        typeof problem.code === 'string' ? problem.code : 'refused',
+        typeof problem.detail === 'string' ? problem.detail : 'Central refused the request.',
+        typeof problem.status === 'number' ? problem.status : 400,
+      );
+    }
+    return answer;
   }
 
   /** Sends the outbox now if online (after a sale or enrolment was queued). */

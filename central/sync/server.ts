@@ -16,7 +16,7 @@ import {
   type SubmitResult,
   type SyncRefusal,
 } from '../../shared/protocol/sync.ts';
-import { AppError } from '../errors.ts';
+import { AppError, PROBLEMS } from '../errors.ts';
 import type { Db } from '../db/connect.ts';
 import type { Stamp } from '../db/ledger-store.ts';
 import * as syncStore from '../db/sync-store.ts';
@@ -28,17 +28,26 @@ import { isTerminalSecret } from './pairing.ts';
 /** Where Socket.IO listens on central's HTTP server. */
 export const SYNC_PATH = '/sync/socket.io';
 
-interface TerminalData {
-  terminalId: string;
-  showroomId: number;
-  showroomCode: string;
-}
+type TerminalData = CounterRef;
 
 /** Options of the sync server: a Socket.IO adapter to fan pushes out across central processes. */
 export interface SyncOptions {
   adapter?: Parameters<Server['adapter']>[0];
   /** Interval of the head heartbeat; HEARTBEAT_MS unless a test wants it faster. */
   heartbeatMs?: number;
+  /**
+   * Further request events a paired terminal may send (redemption): each answers its
+   * acknowledgement with the handler's result, or `{ error: Problem }`. A revoked terminal is
+   * refused and disconnected, as for outbox submits.
+   */
+  requests?: Record<string, (counter: CounterRef, raw: unknown) => Promise<unknown>>;
+}
+
+/** The paired terminal a request comes from. */
+export interface CounterRef {
+  terminalId: string;
+  showroomId: number;
+  showroomCode: string;
 }
 
 /** The parts the sync server needs from a central process. */
@@ -64,9 +73,11 @@ export class SyncServer {
   private rules: { value: Rules; loadedAtMs: number } | undefined;
   /** Whether other central processes share this namespace through an adapter. */
   private readonly clustered: boolean;
+  private readonly requests: NonNullable<SyncOptions['requests']>;
 
   constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {
     this.deps = deps;
+    this.requests = options.requests ?? {};
     this.io = new Server(httpServer, {
       path: SYNC_PATH,
       serveClient: false,
@@ -109,6 +120,11 @@ export class SyncServer {
       void this.beat();
     }, options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
+  }
+
+  /** Sends an event to one terminal, wherever it is connected (through the adapter). */
+  sendToTerminal(terminalId: string, event: string, payload: unknown): void {
+    this.nsp.to(`terminal:${terminalId}`).emit(event, payload);
   }
 
   /** Disconnects a terminal at once, on every central process sharing the adapter. */
@@ -214,6 +230,31 @@ export class SyncServer {
         },
       );
     });
+    for (const [event, handler] of Object.entries(this.requests)) {
+      socket.on(event, (raw: unknown, maybeAck: unknown) => {
+        const ack = asAck(maybeAck);
+        if (!ack) return;
+        this.isRevoked(terminal.terminalId)
+          .then((revoked) => {
+            if (revoked) {
+              this.disconnectTerminal(terminal.terminalId);
+              throw new AppError(
+                'forbidden',
+                'This terminal was revoked; pair it again to use it.',
+              );
+            }
+            return handler(terminal, raw);
+          })
+          .then(
+            (answer) => {
+              ack(answer);
+            },
+            (error: unknown) => {
+              ack({ error: requestProblem(this.deps.log, error) });
+            },
+          );
+      });
+    }
     socket.on('disconnect', (reason) => {
       this.deps.log.info(
         { event: 'sync:disconnected', terminal: terminal.terminalId, reason },
@@ -469,6 +510,17 @@ export function segmentsByMember(items: readonly unknown[]): unknown[][] {
   }
   if (current.length > 0) segments.push(current);
   return segments;
+}
+
+/** A request event's problem: RFC 9457 fields plus the code and any field errors. */
+function requestProblem(log: Logger, error: unknown): Record<string, unknown> {
+  if (!(error instanceof AppError)) return { ...problemOf(log, error), code: 'internal' };
+  return {
+    ...problemBody(error),
+    title: PROBLEMS[error.code].title,
+    code: error.code,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
 }
 
 function problemOf(log: Logger, error: unknown): { type: string; status: number; detail: string } {

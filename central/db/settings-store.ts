@@ -1,0 +1,70 @@
+import { ProgramSettings } from '../../shared/points/redeem.ts';
+import { AppError } from '../errors.ts';
+import type { Q } from './ledger-store.ts';
+
+const PROGRAM = 'program';
+
+/** The program's settings: what is saved, over the defaults. */
+export async function loadProgramSettings(q: Q): Promise<ProgramSettings> {
+  const row: { value: string } | undefined = await q('settings')
+    .where('key', PROGRAM)
+    .first('value');
+  return ProgramSettings.parse(row ? JSON.parse(row.value) : {});
+}
+
+/**
+ * Saves changes to the program's settings (a partial document merged over what is saved; nested
+ * groups such as `otp` are merged too). Refuses a result that is not valid, naming each field.
+ */
+export async function saveProgramSettings(
+  q: Q,
+  patch: Record<string, unknown>,
+  by: { staffId: number | null; now: Date },
+): Promise<ProgramSettings> {
+  const row: { value: string } | undefined = await q('settings')
+    .where('key', PROGRAM)
+    .first('value');
+  const saved = (row ? JSON.parse(row.value) : {}) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...saved };
+  for (const [key, value] of Object.entries(patch)) {
+    const before = saved[key];
+    merged[key] = isPlainObject(value) && isPlainObject(before) ? { ...before, ...value } : value;
+  }
+  const parsed = ProgramSettings.strict().safeParse(merged);
+  if (!parsed.success) {
+    throw new AppError(
+      'validation',
+      `These settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      parsed.error.issues.map((i) => ({ pointer: `/${i.path.join('/')}`, message: i.message })),
+    );
+  }
+  const value = JSON.stringify(parsed.data);
+  await q('settings')
+    .insert({ key: PROGRAM, value, updated_at: by.now, updated_by: by.staffId })
+    .onConflict('key')
+    .merge(['value', 'updated_at', 'updated_by']);
+  return parsed.data;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A process's copy of the settings, read again after `ttlMs` (other processes may change them). */
+export class SettingsCache {
+  private value: { settings: ProgramSettings; atMs: number } | undefined;
+  private readonly ttlMs: number;
+  constructor(ttlMs = 5_000) {
+    this.ttlMs = ttlMs;
+  }
+  async get(q: Q): Promise<ProgramSettings> {
+    const now = performance.now();
+    if (!this.value || now - this.value.atMs > this.ttlMs) {
+      this.value = { settings: await loadProgramSettings(q), atMs: now };
+    }
+    return this.value.settings;
+  }
+  forget(): void {
+    this.value = undefined;
+  }
+}

@@ -1,0 +1,225 @@
+import type { Db } from './connect.ts';
+import type { Q } from './ledger-store.ts';
+
+/** Where a message is in its life. */
+export type OutboxStatus =
+  'queued' | 'sending' | 'retrying' | 'sent' | 'failed' | 'expired' | 'refused' | 'unknown';
+
+/** A message to write to the outbox in the transaction of the change that causes it. */
+export interface NewOutboxRow {
+  kind: string;
+  dedupeKey: string;
+  memberId: number | null;
+  mobile: string;
+  template: string;
+  text: string;
+  sealed: string | null;
+  variables: string[];
+  unicode: boolean;
+  segments: number;
+  /** 'queued', or 'refused' with `lastError` when the message does not fit its template. */
+  status: 'queued' | 'refused';
+  lastError: string | null;
+  expiresAt: Date;
+  terminalId: string | null;
+  redemptionId: number | null;
+}
+
+/** An outbox row as the worker reads it. */
+export interface OutboxRow {
+  id: number;
+  kind: string;
+  mobile: string;
+  template: string;
+  text: string;
+  sealed: string | null;
+  variables: string[];
+  unicode: boolean;
+  attempts: number;
+  expiresAt: Date;
+  terminalId: string | null;
+  redemptionId: number | null;
+}
+
+/**
+ * Writes messages; one whose dedupe key is already there is skipped (that is how a wish goes
+ * once a year however many processes try). Returns the new rows' ids by dedupe key.
+ */
+export async function insertOutbox(
+  q: Q,
+  rows: NewOutboxRow[],
+  now: Date,
+): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  if (rows.length === 0) return ids;
+  const inserted: { id: number; dedupe_key: string }[] = await q('sms_outbox')
+    .insert(
+      rows.map((r) => ({
+        kind: r.kind,
+        dedupe_key: r.dedupeKey,
+        member_id: r.memberId,
+        mobile: r.mobile,
+        template: r.template,
+        text: r.text,
+        sealed: r.sealed,
+        variables: JSON.stringify(r.variables),
+        unicode: r.unicode,
+        segments: r.segments,
+        status: r.status,
+        last_error: r.lastError,
+        created_at: now,
+        next_attempt_at: now,
+        expires_at: r.expiresAt,
+        terminal_id: r.terminalId,
+        redemption_id: r.redemptionId,
+      })),
+    )
+    .onConflict('dedupe_key')
+    .ignore()
+    .returning(['id', 'dedupe_key']);
+  for (const r of inserted) ids.set(r.dedupe_key, r.id);
+  return ids;
+}
+
+interface RawRow {
+  id: number;
+  kind: string;
+  mobile: string;
+  template: string;
+  text: string;
+  sealed: string | null;
+  variables: string;
+  unicode: boolean | number;
+  attempts: number;
+  expires_at: Date | string | number;
+  terminal_id: string | null;
+  redemption_id: number | null;
+}
+
+const toRow = (r: RawRow): OutboxRow => ({
+  id: r.id,
+  kind: r.kind,
+  mobile: r.mobile,
+  template: r.template,
+  text: r.text,
+  sealed: r.sealed,
+  variables: JSON.parse(r.variables) as string[],
+  unicode: Boolean(r.unicode),
+  attempts: r.attempts,
+  expiresAt: new Date(r.expires_at),
+  terminalId: r.terminal_id,
+  redemptionId: r.redemption_id,
+});
+
+/**
+ * Takes up to `limit` messages that are due, marking them 'sending' (claimed by `workerId`) in
+ * one statement. On PostgreSQL, SKIP LOCKED lets several central processes share the outbox
+ * without taking the same message.
+ */
+export async function claimDue(
+  db: Db,
+  now: Date,
+  limit: number,
+  workerId: string,
+): Promise<OutboxRow[]> {
+  const lock = db.dialect === 'pg' ? 'for update skip locked' : '';
+  const result = await db.knex.raw(
+    `update sms_outbox
+        set status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1
+      where id in (select id from sms_outbox
+                    where status in ('queued', 'retrying') and next_attempt_at <= ?
+                    order by next_attempt_at, id limit ? ${lock})
+      returning id, kind, mobile, template, text, sealed, variables, unicode, attempts,
+                expires_at, terminal_id, redemption_id`,
+    [now, workerId, now, limit],
+  );
+  const rows = (db.dialect === 'pg' ? (result as { rows: RawRow[] }).rows : result) as RawRow[];
+  return rows.map(toRow).sort((a, b) => a.id - b.id);
+}
+
+/** Records how a send ended; only a row this worker holds is changed. */
+export async function settleOutbox(
+  q: Q,
+  id: number,
+  workerId: string,
+  outcome:
+    | { status: 'sent'; provider: string; providerMessageId: string; at: Date }
+    | { status: 'retrying'; error: string; nextAttemptAt: Date }
+    | { status: 'failed' | 'refused' | 'expired' | 'unknown'; error: string },
+): Promise<boolean> {
+  const base = q('sms_outbox').where({ id, status: 'sending', claimed_by: workerId });
+  const changed =
+    outcome.status === 'sent'
+      ? await base.update({
+          status: 'sent',
+          sent_at: outcome.at,
+          provider: outcome.provider,
+          provider_message_id: outcome.providerMessageId.slice(0, 128),
+          sealed: null,
+          last_error: null,
+        })
+      : outcome.status === 'retrying'
+        ? await base.update({
+            status: 'retrying',
+            last_error: outcome.error.slice(0, 400),
+            next_attempt_at: outcome.nextAttemptAt,
+          })
+        : await base.update({
+            status: outcome.status,
+            last_error: outcome.error.slice(0, 400),
+            sealed: null,
+          });
+  return changed === 1;
+}
+
+/** Messages past their use (an OTP after it expired, a wish the day after) are not sent late. */
+export async function expireOverdue(q: Q, now: Date): Promise<number> {
+  return q('sms_outbox')
+    .whereIn('status', ['queued', 'retrying'])
+    .where('expires_at', '<', now)
+    .update({ status: 'expired', sealed: null, last_error: 'not sent before it expired' });
+}
+
+/**
+ * Messages a stopped process had taken and was sending: the gateway may or may not have them.
+ * They are not sent again (that could send an SMS twice); they are marked 'unknown' so the
+ * cashier and the report show it, and an OTP can be resent by hand.
+ */
+export async function markAbandonedSends(q: Q, claimedBefore: Date): Promise<number> {
+  return q('sms_outbox').where('status', 'sending').where('claimed_at', '<', claimedBefore).update({
+    status: 'unknown',
+    sealed: null,
+    last_error: 'central stopped while sending it; the gateway may or may not have it',
+  });
+}
+
+/** A message's status as a cashier or a report sees it. */
+export interface OutboxStatusView {
+  id: number;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+  sentAt: string | null;
+}
+
+export async function outboxStatus(q: Q, id: number): Promise<OutboxStatusView | undefined> {
+  const row:
+    | {
+        id: number;
+        status: OutboxStatus;
+        attempts: number;
+        last_error: string | null;
+        sent_at: Date | string | null;
+      }
+    | undefined = await q('sms_outbox')
+    .where('id', id)
+    .first('id', 'status', 'attempts', 'last_error', 'sent_at');
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    sentAt: row.sent_at === null ? null : new Date(row.sent_at).toISOString(),
+  };
+}

@@ -1,0 +1,250 @@
+import type { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/connect.ts';
+import * as smsStore from '../db/sms-store.ts';
+import type { Logger } from '../log.ts';
+import { unseal } from '../secret.ts';
+import type { Clock } from '../time.ts';
+import type { SmsConfig } from './config.ts';
+import type { SendResult, SmsProvider } from './provider.ts';
+import { fitsTemplate } from './templates.ts';
+
+/** Told to the terminal that asked for an OTP, and to anyone listening, as a message moves on. */
+export interface SmsStatusEvent {
+  outboxId: number;
+  kind: string;
+  status: smsStore.OutboxStatus;
+  attempts: number;
+  error: string | null;
+  terminalId: string | null;
+  redemptionId: number | null;
+}
+
+export interface SmsWorkerOptions {
+  db: Db;
+  provider: SmsProvider;
+  config: SmsConfig;
+  sealKey: Buffer;
+  clock: Clock;
+  log: Logger;
+  /** 'sms:status' (SmsStatusEvent) is emitted here. */
+  events: EventEmitter;
+}
+
+/**
+ * Sends the SMS outbox. Each message is claimed (marked 'sending') in the database before the
+ * gateway is called and settled after, so a process that dies mid-send leaves it 'sending'; the
+ * next start marks such a message 'unknown' rather than risk sending it twice. Failures that
+ * may pass are retried with exponential backoff and jitter; refusals fail at once.
+ */
+export class SmsWorker {
+  readonly workerId = `w-${randomUUID().slice(0, 8)}`;
+  private readonly options: SmsWorkerOptions;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(options: SmsWorkerOptions) {
+    this.options = options;
+  }
+
+  /** Starts the loop (which first marks sends abandoned by a stopped process as 'unknown'). */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.running = true;
+    this.loop = this.run();
+    return Promise.resolve();
+  }
+
+  private lastSweepMs = -Infinity;
+
+  /**
+   * Sends another process claimed longer ago than the lease and never settled: that process
+   * stopped mid-send. Checked at start and then every quarter lease.
+   */
+  private async sweepAbandoned(): Promise<void> {
+    const { db, clock, config, log } = this.options;
+    const lease = config.worker.leaseSeconds * 1000;
+    if (performance.now() - this.lastSweepMs < lease / 4) return;
+    this.lastSweepMs = performance.now();
+    const abandoned = await smsStore.markAbandonedSends(
+      db.knex,
+      new Date(clock.now().getTime() - lease),
+    );
+    if (abandoned > 0) {
+      log.warn(
+        { event: 'sms:abandoned', count: abandoned },
+        'messages left mid-send by a stopped process are marked unknown, not sent again',
+      );
+    }
+  }
+
+  /** Asks the loop to look at the outbox now (a new OTP should not wait for the next poll). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.all(this.inFlight);
+  }
+
+  /**
+   * Read through a method: stop() clears `running` while the loop awaits, which TypeScript's
+   * narrowing from the loop condition does not see.
+   */
+  private isRunning(): boolean {
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    const { config, log } = this.options;
+    while (this.running) {
+      let claimed = 0;
+      try {
+        claimed = await this.tick();
+      } catch (error) {
+        log.error({ event: 'sms:worker-error', err: error }, 'SMS worker failed; will try again');
+      }
+      if (!this.isRunning()) break;
+      if (claimed === 0 && !this.woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.worker.pollMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+      this.woken = false;
+    }
+  }
+
+  /** One round: expire what is too late, claim what is due, send it. Returns how many it took. */
+  async tick(): Promise<number> {
+    const { db, clock, config } = this.options;
+    const free = config.worker.concurrency - this.inFlight.size;
+    if (free <= 0) {
+      await Promise.race(this.inFlight);
+      return 1;
+    }
+    await this.sweepAbandoned();
+    const now = clock.now();
+    await smsStore.expireOverdue(db.knex, now);
+    const rows = await smsStore.claimDue(db, now, free, this.workerId);
+    for (const row of rows) {
+      const job = this.deliver(row).finally(() => this.inFlight.delete(job));
+      this.inFlight.add(job);
+    }
+    return rows.length;
+  }
+
+  private async deliver(row: smsStore.OutboxRow): Promise<void> {
+    const { db, clock, config, provider, log } = this.options;
+    let outcome: Parameters<typeof smsStore.settleOutbox>[3];
+    const template = config.templates[row.template];
+    let message: { text: string; variables: string[] } = row;
+    if (row.sealed) {
+      try {
+        message = JSON.parse(unseal(this.options.sealKey, row.sealed)) as typeof message;
+      } catch {
+        message = { text: '', variables: [] };
+      }
+    }
+    if (!template) {
+      outcome = { status: 'refused', error: `no template named ${row.template} any more` };
+    } else if (!message.text || !fitsTemplate(template.text, message.text)) {
+      outcome = {
+        status: 'refused',
+        error: `refused before sending: the text no longer fits template ${row.template} (was it changed, or OTP_SECRET?)`,
+      };
+    } else {
+      const started = performance.now();
+      let result: SendResult;
+      try {
+        result = await provider.send({
+          outboxId: row.id,
+          kind: row.kind,
+          to: row.mobile,
+          text: message.text,
+          unicode: row.unicode,
+          variables: message.variables,
+          templateName: row.template,
+          ...(template.providerTemplateId
+            ? { providerTemplateId: template.providerTemplateId }
+            : {}),
+          dlt: { ...config.dlt, templateId: template.dltTemplateId },
+        });
+      } catch (error) {
+        result = {
+          ok: false,
+          retryable: true,
+          error: `provider threw: ${(error as Error).message}`,
+        };
+      }
+      const ms = Math.round(performance.now() - started);
+      if (result.ok) {
+        outcome = {
+          status: 'sent',
+          provider: provider.name,
+          providerMessageId: result.providerMessageId,
+          at: clock.now(),
+        };
+        log.info({ event: 'sms:sent', id: row.id, kind: row.kind, ms }, 'SMS sent');
+      } else if (result.maybeSent) {
+        // The gateway may have it: trying again could send it twice. The cashier (for an OTP)
+        // sees 'unknown' and may resend; a notice is not repeated.
+        outcome = { status: 'unknown', error: result.error };
+        log.warn(
+          { event: 'sms:unknown', id: row.id, kind: row.kind, error: result.error },
+          'SMS outcome unknown; not sent again',
+        );
+      } else if (result.retryable && row.attempts < config.worker.maxAttempts) {
+        const delay = backoffMs(
+          row.attempts,
+          config.worker.retryBaseSeconds,
+          config.worker.retryMaxSeconds,
+        );
+        outcome = {
+          status: 'retrying',
+          error: result.error,
+          nextAttemptAt: new Date(clock.now().getTime() + delay),
+        };
+        log.warn(
+          { event: 'sms:retry', id: row.id, kind: row.kind, error: result.error, inMs: delay },
+          'SMS will be retried',
+        );
+      } else {
+        outcome = { status: 'failed', error: result.error };
+        log.error(
+          { event: 'sms:failed', id: row.id, kind: row.kind, error: result.error },
+          'SMS failed',
+        );
+      }
+    }
+    const settled = await smsStore.settleOutbox(db.knex, row.id, this.workerId, outcome);
+    if (!settled) return;
+    const event: SmsStatusEvent = {
+      outboxId: row.id,
+      kind: row.kind,
+      status: outcome.status,
+      attempts: row.attempts,
+      error: 'error' in outcome ? outcome.error : null,
+      terminalId: row.terminalId,
+      redemptionId: row.redemptionId,
+    };
+    this.options.events.emit('sms:status', event);
+  }
+}
+
+/** Exponential backoff with ±20 % jitter: base, 2×base, 4×base … up to max seconds. */
+export function backoffMs(attempt: number, baseSeconds: number, maxSeconds: number): number {
+  const exp = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, attempt - 1)) * 1000;
+  return Math.round(exp * (0.8 + Math.random() * 0.4));
+}
