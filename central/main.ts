@@ -15,6 +15,11 @@ import {
 } from './db/sync-store.ts';
 import { issuePairingCode } from './sync/pairing.ts';
 import { PersonName, StaffRole } from '../shared/protocol/api.ts';
+import { maskMobile } from '../shared/mobile.ts';
+import path from 'node:path';
+import { AppError } from './errors.ts';
+import { loadProgramSettings, saveProgramSettings } from './db/settings-store.ts';
+import { DEV_OUTBOX_FILE } from './sms/providers/index.ts';
 
 const USAGE = `Usage: npm run central -- <command>
 
@@ -32,6 +37,10 @@ const USAGE = `Usage: npm run central -- <command>
   revoke-terminal ID        refuse a terminal from now on; connected, it is cut off within 5 s
   new-epoch                 after restoring the database from a backup (central stopped):
                             every terminal rebuilds its cache instead of trusting it
+  settings                  print the program's settings (redemption, OTP limits, notices, wishes)
+  settings set KEY=VALUE... change settings, e.g. otp.maxAttempts=3 earnNotices=false
+                            wishes.sendAt=09:30 (values are JSON where they parse as JSON)
+  sms                       SMS outbox of the last 24 hours by kind and status, and recent failures
 
 Configuration comes from the environment (see README: PORT, DATA_DIR, DATABASE_URL, ...).`;
 
@@ -80,6 +89,10 @@ async function main(argv: string[]): Promise<number> {
       return revokeTerminal(config, rest);
     case 'new-epoch':
       return newEpoch(config);
+    case 'settings':
+      return settingsCommand(config, rest);
+    case 'sms':
+      return smsReport(config);
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -108,6 +121,10 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   console.log(
     `  API:      ${url}/api/openapi.json   health: ${url}/healthz   metrics: ${url}/metrics`,
   );
+  const sms = central.sms.config.provider;
+  console.log(
+    `  SMS:      ${sms.provider === 'dev' ? `development provider (nothing is sent): messages in ${path.resolve(config.DATA_DIR, sms.file ?? DEV_OUTBOX_FILE)}` : `${sms.provider} gateway`}${config.SMS_WORKER ? '' : ' (this process does not send: SMS_WORKER=false)'}`,
+  );
   if (seeded) {
     console.log('  demo chain created; sign in with POST /api/auth/login as:');
     for (const l of DEMO_LOGINS)
@@ -129,6 +146,97 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     stop('SIGTERM');
   });
   return new Promise<number>(() => undefined);
+}
+
+/** Prints the program's settings, or changes some: `settings set otp.maxAttempts=3 ...`. */
+async function settingsCommand(
+  config: ReturnType<typeof loadConfig>,
+  args: string[],
+): Promise<number> {
+  const [verb, ...pairs] = args;
+  if (verb !== undefined && verb !== 'set') {
+    console.error(
+      `Unknown settings command "${verb}"; use: settings, or settings set KEY=VALUE ...`,
+    );
+    return 2;
+  }
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const match = /^([a-zA-Z]+(?:\.[a-zA-Z]+)?)=(.*)$/.exec(pair);
+    if (!match) {
+      console.error(`"${pair}" is not KEY=VALUE (e.g. otp.maxAttempts=3).`);
+      return 2;
+    }
+    const [, key = '', raw = ''] = match;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: the text itself (e.g. 09:30)
+    }
+    const [group, field] = key.split('.');
+    if (field === undefined) patch[key] = value;
+    else {
+      const into = (patch[group ?? ''] ??= {}) as Record<string, unknown>;
+      into[field] = value;
+    }
+  }
+  if (verb === 'set' && pairs.length === 0) {
+    console.error('Give at least one KEY=VALUE, e.g. settings set minRedeemPoints=200.');
+    return 2;
+  }
+  return withCentral(config, async (central) => {
+    const knex = central.db.knex;
+    try {
+      const settings =
+        verb === 'set'
+          ? await saveProgramSettings(knex, patch, { staffId: null, now: central.clock.now() })
+          : await loadProgramSettings(knex);
+      console.log(JSON.stringify(settings, null, 2));
+      if (verb === 'set') console.log('Saved; running central processes use them within 5 s.');
+      return 0;
+    } catch (error) {
+      if (error instanceof AppError) {
+        console.error(error.message);
+        return 1;
+      }
+      throw error;
+    }
+  });
+}
+
+/** The SMS outbox of the last day: counts by kind and status, and the latest failures. */
+async function smsReport(config: ReturnType<typeof loadConfig>): Promise<number> {
+  return withCentral(config, async (central) => {
+    const since = new Date(central.clock.now().getTime() - 86_400_000);
+    const knex = central.db.knex;
+    const rows: { kind: string; status: string; n: number }[] = await knex('sms_outbox')
+      .where('created_at', '>=', since)
+      .groupBy('kind', 'status')
+      .orderBy(['kind', 'status'])
+      .select('kind', 'status', knex.raw('count(*) as n'));
+    if (rows.length === 0) console.log('No SMS in the last 24 hours.');
+    for (const r of rows) console.log(`${r.kind.padEnd(12)} ${r.status.padEnd(9)} ${r.n}`);
+    const failures: {
+      id: number;
+      kind: string;
+      mobile: string;
+      status: string;
+      last_error: string | null;
+    }[] = await knex('sms_outbox')
+      .whereIn('status', ['failed', 'refused', 'unknown', 'retrying'])
+      .where('created_at', '>=', since)
+      .orderBy('id', 'desc')
+      .limit(10)
+      .select('id', 'kind', 'mobile', 'status', 'last_error');
+    if (failures.length > 0) console.log('\nLatest problems:');
+    for (const f of failures) {
+      console.log(
+        `  #${f.id} ${f.kind} to ${maskMobile(f.mobile)}: ${f.status}: ${f.last_error ?? ''}`,
+      );
+    }
+    return 0;
+  });
 }
 
 /** Opens central's database for a one-off command, and closes it afterwards. */

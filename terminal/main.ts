@@ -6,6 +6,9 @@ import pino from 'pino';
 import { PROTOCOL_VERSION } from '../shared/protocol/sync.ts';
 import { credentialsPath, saveCredentials } from './credentials.ts';
 import { TerminalCore, CounterError } from './core.ts';
+import { createInterface } from 'node:readline';
+import { formatRupees, parseRupees } from '../shared/money.ts';
+import type { RedemptionView } from '../shared/protocol/redeem.ts';
 
 const USAGE = `Usage: npm run terminal -- <command>
 
@@ -19,6 +22,11 @@ const USAGE = `Usage: npm run terminal -- <command>
   outbox retry KEY          send a refused item again
   outbox discard KEY --reason TEXT
                             set a refused item aside (kept, with the reason)
+  redeem --mobile M --bill B --amount RUPEES --points P
+                            redeem points on a bill: central sends the member an OTP by SMS,
+                            which is typed in here (needs central)
+  redeem-cancel ID [--reason TEXT]
+                            give back the points of a redemption while its bill is open
 
 The terminal keeps its data in TERMINAL_DATA_DIR (default ./data/terminal).`;
 
@@ -59,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'outbox':
       return outbox(dataDir, rest);
+    case 'redeem':
+      return redeem(dataDir, rest);
+    case 'redeem-cancel':
+      return redeemCancel(dataDir, rest);
     default:
       return usage(`Unknown command "${command}".`);
   }
@@ -189,6 +201,122 @@ async function run(dataDir: string): Promise<number> {
   });
   await core.stop();
   return 0;
+}
+
+/** Starts a core for one request that needs central, and stops it after. */
+async function withOnlineCore(
+  dataDir: string,
+  fn: (core: TerminalCore) => Promise<number>,
+): Promise<number> {
+  const core = new TerminalCore({ dataDir }).start();
+  try {
+    const deadline = Date.now() + 10_000;
+    while (core.status().link !== 'online' && Date.now() < deadline) {
+      if (core.status().link === 'refused') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return await fn(core);
+  } catch (error) {
+    if (error instanceof CounterError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await core.stop();
+    core.store.close();
+  }
+}
+
+async function redeem(dataDir: string, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      mobile: { type: 'string' },
+      bill: { type: 'string' },
+      amount: { type: 'string' },
+      points: { type: 'string' },
+    },
+  });
+  const billAmountPaise = parseRupees(values.amount ?? '');
+  const points = /^\d+$/.test(values.points ?? '') ? Number(values.points) : undefined;
+  if (!values.mobile || !values.bill || billAmountPaise === undefined || points === undefined) {
+    return usage('redeem needs --mobile, --bill, --amount in rupees (e.g. 2499.00) and --points.');
+  }
+  const bill = { mobile: values.mobile, billNumber: values.bill, billAmountPaise };
+  return withOnlineCore(dataDir, async (core) => {
+    const quote = await core.quoteRedemption(bill);
+    console.log(
+      `${quote.name} (${quote.maskedMobile}): ${quote.balance} points; this bill allows up to ${quote.maxPoints} (${formatRupees(quote.maxValuePaise)}).`,
+    );
+    if (!quote.allowed) {
+      console.error(quote.reason ?? 'Nothing can be redeemed on this bill.');
+      return 1;
+    }
+    const view = await core.requestRedemption({ ...bill, points });
+    console.log(
+      `Redemption ${view.id}: ${view.points} points = ${formatRupees(view.valuePaise)}. OTP sent to ${view.maskedMobile}.`,
+    );
+    const reader = createInterface({ input: process.stdin, terminal: false });
+    try {
+      return await confirmLoop(core, view, reader[Symbol.asyncIterator]());
+    } finally {
+      // Let the process end even when the cashier's input stays open.
+      reader.close();
+      process.stdin.destroy();
+    }
+  });
+}
+
+/** Reads OTPs (or "resend") until the redemption is confirmed or cannot be. */
+async function confirmLoop(
+  core: TerminalCore,
+  asked: RedemptionView,
+  lines: AsyncIterator<string>,
+): Promise<number> {
+  let view = asked;
+  for (;;) {
+    process.stdout.write('OTP (or "resend"): ');
+    const next = await lines.next();
+    const typed = next.done ? '' : next.value.trim();
+    if (next.done || typed === '') {
+      console.error(`No OTP entered; redemption ${view.id} was not confirmed.`);
+      return 1;
+    }
+    try {
+      if (typed === 'resend') {
+        view = await core.resendOtp(view.id);
+        console.log(`A new OTP was sent (${view.otp?.resendsLeft ?? 0} resends left).`);
+        continue;
+      }
+      view = await core.confirmRedemption(view.id, typed);
+      console.log(
+        `Redeemed ${view.points} points (${formatRupees(view.valuePaise)} off bill ${view.billNumber}); balance now ${view.balanceAfter ?? '?'}.`,
+      );
+      return 0;
+    } catch (error) {
+      if (!(error instanceof CounterError)) throw error;
+      console.error(error.message);
+      if (error.code !== 'otp-wrong' && error.code !== 'too-many-requests') return 1;
+    }
+  }
+}
+
+async function redeemCancel(dataDir: string, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { reason: { type: 'string' } },
+  });
+  const id = Number(positionals[0]);
+  if (!Number.isSafeInteger(id) || id < 1) return usage('redeem-cancel needs the redemption id.');
+  return withOnlineCore(dataDir, async (core) => {
+    const view = await core.cancelRedemption(id, values.reason);
+    console.log(
+      `Redemption ${view.id} cancelled; ${view.points} points are back (balance ${view.balanceAfter ?? '?'}).`,
+    );
+    return 0;
+  });
 }
 
 function outbox(dataDir: string, args: string[]): number {

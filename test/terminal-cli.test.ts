@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import { TerminalCore } from '../terminal/core.ts';
-import { counterSale, waitConverged } from './support/terminal.ts';
+import { counterSale, waitConverged, waitFor } from './support/terminal.ts';
+import { readOtp } from './support/redeem.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -138,5 +139,58 @@ describe('npm run terminal', () => {
     ]);
     expect(discard.code).toBe(0);
     expect((await terminalCli(dataDir, ['outbox'])).stdout).toMatch(/discarded .*\[keyed twice\]/);
+  });
+
+  it('redeems at the counter with the OTP the member reads out, after a wrong one', async () => {
+    const core = new TerminalCore({ dataDir }).start();
+    core.recordSale(counterSale('CLI-2', '9820077777', [['BOOK', 4_000]])); // 200 points
+    await waitConverged(core, c.central);
+    await core.stop();
+    core.store.close();
+
+    const child = spawn(
+      process.execPath,
+      [
+        'terminal/main.ts',
+        'redeem',
+        '--mobile',
+        '98200 77777',
+        '--bill',
+        'CLI-R-1',
+        '--amount',
+        '1,000',
+        '--points',
+        '100',
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERMINAL_DATA_DIR: dataDir },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor('the OTP prompt', () => stdout.includes('OTP (or "resend"): '), 20_000);
+      expect(stdout).toMatch(
+        /Sunita Joshi \(\+91 XXXXXX7777\): 202 points; this bill allows up to 202 \(₹202.00\)/,
+      );
+      expect(stdout).toMatch(/Redemption \d+: 100 points = ₹100.00. OTP sent to \+91 XXXXXX7777./);
+      const otp = await readOtp(c, '+919820077777');
+      child.stdin.write(`${otp === '999999' ? '999998' : '999999'}\n`);
+      await waitFor('the wrong-OTP answer', () => stderr.includes('Wrong OTP; 4 tries left.'));
+      child.stdin.write(`${otp}\n`);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill();
+    }
+    expect(stdout).toMatch(/Redeemed 100 points \(₹100.00 off bill CLI-R-1\); balance now 102./);
+    const member = await c.central.db
+      .knex('members')
+      .where('mobile', '+919820077777')
+      .first('balance');
+    expect(member.balance).toBe(102);
   });
 });
