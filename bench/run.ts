@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 const BENCHES: Record<string, () => Promise<{ run(quick: boolean): Promise<void> }>> = {
   ledger: () => import('./ledger.ts'),
   sync: () => import('./sync.ts'),
+  redeem: () => import('./redeem.ts'),
 };
 
 const { positionals, values } = parseArgs({
