@@ -73,6 +73,12 @@ export async function createCentral(
     );
   }
   const smsConfig = loadSmsConfig(config.SMS_CONFIG_FILE);
+  if (smsConfig.provider.provider === 'dev' && db.dialect === 'pg') {
+    log.warn(
+      { event: 'sms:dev-provider' },
+      'SMS_CONFIG_FILE is not set: the development provider writes messages (OTPs included) to a file and sends nothing; members will get no SMS',
+    );
+  }
   const settings = new SettingsCache();
   const composer: Composer = {
     config: smsConfig,
@@ -259,6 +265,7 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
     if (event.kind !== 'otp' || !event.terminalId || event.redemptionId === null) return;
     const push: SmsPush = {
       redemptionId: event.redemptionId,
+      outboxId: event.outboxId,
       delivery: deliveryOf(event.status),
       error: event.error,
     };

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from './support/databases.ts';
+import { redeemKey } from '../central/redeem/service.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import { connectRawSync, startPairedTerminal, waitConverged, waitFor } from './support/terminal.ts';
 import { centralBalance, memberWithPoints, readOtp, refusal } from './support/redeem.ts';
 import { saveProgramSettings } from '../central/db/settings-store.ts';
 import { AppError } from '../central/errors.ts';
+import { revokeTerminal } from '../central/db/sync-store.ts';
 
 type Terminal = Awaited<ReturnType<typeof startPairedTerminal>>;
 
@@ -109,6 +111,23 @@ describeEachDb('OTP policy and abuse', (dialect) => {
     expect(flood.message).toMatch(/sent 6 OTPs in the last hour/);
     c.clock.advance(61 * 60_000);
     await ask(a, mobile, 'P-FLOOD-7');
+    // And per day: with a cap of 8, one more this hour, then none until the day has passed.
+    await saveProgramSettings(
+      c.central.db.knex,
+      { otp: { perMemberPerDay: 8 } },
+      { staffId: null, now: c.clock.now() },
+    );
+    c.central.settings.forget();
+    await ask(a, mobile, 'P-FLOOD-8');
+    c.clock.advance(61 * 60_000);
+    const daily = await refusal(ask(a, mobile, 'P-FLOOD-9'));
+    expect(daily.message).toMatch(/sent 8 OTPs in the last 24 hours/);
+    await saveProgramSettings(
+      c.central.db.knex,
+      { otp: { perMemberPerDay: 20 } },
+      { staffId: null, now: c.clock.now() },
+    );
+    c.central.settings.forget();
 
     await saveProgramSettings(
       c.central.db.knex,
@@ -158,6 +177,38 @@ describeEachDb('OTP policy and abuse', (dialect) => {
     } finally {
       await t.close();
     }
+    // Revoked behind central's back (another process, the CLI), with no heartbeat to notice: the
+    // terminal is still connected, and central's own check refuses its next request.
+    const quietCentral = await startTestCentral(dialect, { sync: { heartbeatMs: 3_600_000 } });
+    const quiet = await startPairedTerminal(quietCentral, 'MUM-01');
+    try {
+      const member = await memberWithPoints(quietCentral, quiet.core, 500);
+      const r = await quiet.core.requestRedemption({
+        mobile: member,
+        billNumber: 'P-REV-2',
+        billAmountPaise: 1_000_000,
+        points: 200,
+      });
+      const otp = await readOtp(quietCentral, member);
+      await revokeTerminal(
+        quietCentral.central.db,
+        quiet.credentials.terminalId,
+        quietCentral.clock.now(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // central re-reads at most once a second
+      expect(quiet.core.status().link).toBe('online');
+      const e = await refusal(quiet.core.confirmRedemption(r.id, otp));
+      expect(e.code).toBe('forbidden');
+      expect(e.message).toBe('This terminal was revoked; pair it again to use it.');
+      await waitFor('the terminal to be cut off', () => quiet.core.status().link === 'refused');
+      expect(await centralBalance(quietCentral, member)).toBe(500);
+      // Its pending redemption died with it.
+      const row = await quietCentral.central.db.knex('redemptions').where('id', r.id).first();
+      expect(row).toMatchObject({ status: 'abandoned', abandoned_reason: 'terminal-revoked' });
+    } finally {
+      await quiet.close();
+      await quietCentral.close();
+    }
     const offline = await startPairedTerminal(c, 'MUM-01');
     await waitConverged(offline.core, c.central);
     await offline.core.sync.stop();
@@ -194,9 +245,35 @@ describeEachDb('OTP policy and abuse', (dialect) => {
     for (const view of results)
       expect(view).toMatchObject({ status: 'confirmed', balanceAfter: 600 });
     expect(
-      await c.central.db.knex('ledger_entries').where('idempotency_key', `redeem:${r.id}`),
+      await c.central.db.knex('ledger_entries').where('idempotency_key', redeemKey(r.id)),
     ).toHaveLength(1);
     expect(await centralBalance(c, mobile)).toBe(600);
+  });
+
+  it("refuses a terminal's outbox item that uses central's own key prefix", async () => {
+    const mobile = await memberWithPoints(c, a.core, 100);
+    const socket = await connectRawSync(c.url, b.credentials);
+    try {
+      const answer = (await socket.timeout(5_000).emitWithAck('outbox:submit', {
+        items: [
+          {
+            kind: 'sale',
+            key: '~redeem:1',
+            body: {
+              showroomCode: 'DEL-01',
+              billNumber: 'KEY-1',
+              mobile,
+              lines: [{ sku: 'B', categoryCode: 'BOOK', quantity: 1, amountPaise: 10_000 }],
+            },
+          },
+        ],
+      })) as { results: { outcome: string; status: number; body: { detail: string } }[] };
+      expect(answer.results[0]).toMatchObject({ outcome: 'refused', status: 400 });
+      expect(answer.results[0]?.body.detail).toMatch(/keys beginning with ~ are central's own/);
+    } finally {
+      socket.disconnect();
+    }
+    expect(await centralBalance(c, mobile)).toBe(100);
   });
 
   it('the ledger never lets concurrent spends of one member go below zero', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from './support/databases.ts';
+import { cancelKey, redeemKey } from '../central/redeem/service.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
 import { counterSale, startPairedTerminal, waitConverged, waitFor } from './support/terminal.ts';
 import {
@@ -50,6 +51,10 @@ describeEachDb('redemption with an SMS OTP', (dialect) => {
     const asked = await a.core.requestRedemption({ ...bill, points: 300 });
     expect(asked).toMatchObject({ status: 'awaiting-otp', points: 300, valuePaise: 30_000 });
     expect(asked.otp).toMatchObject({ triesLeft: 5, resendsLeft: 3 });
+    // As stored before it is sent (the worker may not have run yet): no code in clear anywhere.
+    const queuedRow = JSON.stringify(
+      await c.central.db.knex('sms_outbox').where({ redemption_id: asked.id, kind: 'otp' }),
+    );
     const otp = await readOtp(c, mobile);
     const sms = devMessages(c).find((m) => m.to === mobile && m.kind === 'otp');
     expect(sms?.text).toBe(
@@ -70,6 +75,8 @@ describeEachDb('redemption with an SMS OTP', (dialect) => {
     const outboxRow = await c.central.db.knex('sms_outbox').where('id', stored.outbox_id).first();
     expect(outboxRow.text).toContain('******');
     expect(JSON.stringify(outboxRow)).not.toContain(otp);
+    expect(queuedRow).toContain('******');
+    expect(queuedRow).not.toContain(otp);
 
     const wrong = otp === '000000' ? '000001' : '000000';
     const miss = await refusal(a.core.confirmRedemption(asked.id, wrong));
@@ -92,7 +99,7 @@ describeEachDb('redemption with an SMS OTP', (dialect) => {
     expect(again).toMatchObject({ id: asked.id, status: 'confirmed', balanceAfter: 700 });
     const entries = await c.central.db
       .knex('ledger_entries')
-      .where('idempotency_key', `redeem:${asked.id}`);
+      .where('idempotency_key', redeemKey(asked.id));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ kind: 'redeem', points: -300, balance_after: 700 });
     await waitFor('the redeem notice', () =>
@@ -111,7 +118,7 @@ describeEachDb('redemption with an SMS OTP', (dialect) => {
     );
     const reversal = await c.central.db
       .knex('ledger_entries')
-      .where('idempotency_key', `redeem-cancel:${asked.id}`)
+      .where('idempotency_key', cancelKey(asked.id))
       .first();
     expect(reversal).toMatchObject({
       kind: 'reverse',

@@ -210,6 +210,37 @@ describeEachDb('SMS outbox and notices', (dialect) => {
     expect((await a.core.confirmRedemption(r.id, otp)).status).toBe('confirmed');
   });
 
+  it('a resent OTP replaces the waiting message: the old code is never sent late', async () => {
+    const mobile = await memberWithPoints(c, a.core, 500, { smsConsent: false });
+    stand.failNext('server-error', 1);
+    const r = await a.core.requestRedemption({
+      mobile,
+      billNumber: 'SMS-R-3',
+      billAmountPaise: 100_000,
+      points: 100,
+    });
+    await waitFor('the first message to wait for a retry', async () => {
+      const [first] = await outboxOf(c, mobile);
+      return first?.status === 'retrying';
+    });
+    c.clock.advance(30_000);
+    await a.core.resendOtp(r.id);
+    await waitFor(
+      'the new message to be sent',
+      async () => (await outboxOf(c, mobile))[1]?.status === 'sent',
+    );
+    const [first, second] = await outboxOf(c, mobile);
+    expect(first).toMatchObject({
+      status: 'expired',
+      sealed: null,
+      last_error: 'replaced by a newer OTP',
+    });
+    expect(second).toMatchObject({ status: 'sent' });
+    c.clock.advance(60_000); // past the old message's retry time
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stand.accepted.filter((m) => m.to === mobile)).toHaveLength(1);
+  });
+
   it('a refusal by the gateway fails at once, and an OTP not sent in time is never sent late', async () => {
     const mobile = await memberWithPoints(c, a.core, 500, { smsConsent: false });
     stand.failNext({
@@ -380,15 +411,6 @@ describeEachDb('birthday and anniversary wishes', (dialect) => {
         anniversary: 0,
         bonusPoints: 0,
       });
-      if (dialect === 'pg') {
-        const peer = await startPeerCentral(database, c.clock, { SMS_WORKER: 'false' });
-        const [mine, theirs] = await Promise.all([
-          c.central.wishes.runFor('2027-03-15'),
-          peer.central.wishes.runFor('2027-03-15'),
-        ]);
-        expect(mine.birthday + theirs.birthday).toBe(0);
-        await peer.close();
-      }
       expect(await balance(both)).toBe(75);
       const wishes = await c.central.db
         .knex('sms_outbox')
@@ -404,6 +426,27 @@ describeEachDb('birthday and anniversary wishes', (dialect) => {
         anniversary: 1,
       });
       expect(await balance(both)).toBe(150);
+
+      // Two central processes running the same day's wishes at the same moment: each wish once.
+      if (dialect === 'pg') {
+        const peer = await startPeerCentral(database, c.clock, { SMS_WORKER: 'false' });
+        try {
+          const [mine, theirs] = await Promise.all([
+            c.central.wishes.runFor('2029-03-15'),
+            peer.central.wishes.runFor('2029-03-15'),
+          ]);
+          expect(mine.birthday + theirs.birthday).toBe(3);
+          expect(mine.anniversary + theirs.anniversary).toBe(1);
+          expect(await balance(both)).toBe(225);
+          const year = await c.central.db
+            .knex('sms_outbox')
+            .whereIn('kind', ['birthday', 'anniversary'])
+            .where('dedupe_key', 'like', '%:2029');
+          expect(year).toHaveLength(3);
+        } finally {
+          await peer.close();
+        }
+      }
     } finally {
       await c.close();
       await database.drop();

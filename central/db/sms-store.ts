@@ -173,11 +173,34 @@ export async function settleOutbox(
 }
 
 /** Messages past their use (an OTP after it expired, a wish the day after) are not sent late. */
-export async function expireOverdue(q: Q, now: Date): Promise<number> {
+export async function expireOverdue(q: Q, now: Date): Promise<ClosedRow[]> {
   return q('sms_outbox')
     .whereIn('status', ['queued', 'retrying'])
     .where('expires_at', '<', now)
-    .update({ status: 'expired', sealed: null, last_error: 'not sent before it expired' });
+    .update(
+      { status: 'expired', sealed: null, last_error: 'not sent before it expired' },
+      CLOSED_COLUMNS,
+    );
+}
+
+/** A message closed without a send, for the status event its counter is waiting for. */
+export interface ClosedRow {
+  id: number;
+  kind: string;
+  attempts: number;
+  last_error: string | null;
+  terminal_id: string | null;
+  redemption_id: number | null;
+}
+
+const CLOSED_COLUMNS = ['id', 'kind', 'attempts', 'last_error', 'terminal_id', 'redemption_id'];
+
+/** An OTP message replaced by a newer code: not sent if it has not gone yet, its code wiped. */
+export async function retireOtpMessage(q: Q, id: number): Promise<void> {
+  await q('sms_outbox')
+    .where('id', id)
+    .whereIn('status', ['queued', 'retrying'])
+    .update({ status: 'expired', sealed: null, last_error: 'replaced by a newer OTP' });
 }
 
 /**
@@ -185,12 +208,15 @@ export async function expireOverdue(q: Q, now: Date): Promise<number> {
  * They are not sent again (that could send an SMS twice); they are marked 'unknown' so the
  * cashier and the report show it, and an OTP can be resent by hand.
  */
-export async function markAbandonedSends(q: Q, claimedBefore: Date): Promise<number> {
-  return q('sms_outbox').where('status', 'sending').where('claimed_at', '<', claimedBefore).update({
-    status: 'unknown',
-    sealed: null,
-    last_error: 'central stopped while sending it; the gateway may or may not have it',
-  });
+export async function markAbandonedSends(q: Q, claimedBefore: Date): Promise<ClosedRow[]> {
+  return q('sms_outbox').where('status', 'sending').where('claimed_at', '<', claimedBefore).update(
+    {
+      status: 'unknown',
+      sealed: null,
+      last_error: 'central stopped while sending it; the gateway may or may not have it',
+    },
+    CLOSED_COLUMNS,
+  );
 }
 
 /** A message's status as a cashier or a report sees it. */

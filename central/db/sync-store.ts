@@ -249,13 +249,29 @@ export async function pairTerminal(
   });
 }
 
+/**
+ * Revokes a terminal. Its pending redemptions die with it: their OTPs stop working (and no
+ * longer hold their members), and OTP messages not yet sent are not sent.
+ */
 export async function revokeTerminal(db: Db, id: string, at: Date): Promise<boolean> {
-  const n = await db
-    .knex('terminals')
-    .where('id', id)
-    .whereNull('revoked_at')
-    .update({ revoked_at: toDbTime(db, at) });
-  return n > 0;
+  return db.knex.transaction(async (trx) => {
+    const n = await trx('terminals')
+      .where('id', id)
+      .whereNull('revoked_at')
+      .update({ revoked_at: toDbTime(db, at) });
+    if (n === 0) return false;
+    await trx('otps')
+      .where({ terminal_id: id, state: 'live' })
+      .update({ state: 'dead', closed_at: toDbTime(db, at) });
+    await trx('redemptions')
+      .where({ terminal_id: id, status: 'awaiting-otp' })
+      .update({ status: 'abandoned', abandoned_reason: 'terminal-revoked' });
+    await trx('sms_outbox')
+      .where({ terminal_id: id, kind: 'otp' })
+      .whereIn('status', ['queued', 'retrying'])
+      .update({ status: 'expired', sealed: null, last_error: 'the terminal was revoked' });
+    return true;
+  });
 }
 
 export async function touchTerminal(

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServerKeys, seal, unseal } from '../secret.ts';
+import { redact } from '../sms/worker.ts';
 import { hashOtp, isOtpShape, newOtpCode, otpMatches, type OtpBinding } from './otp.ts';
 
 const binding: OtpBinding = {
@@ -67,5 +68,16 @@ describe('server keys and sealing', () => {
     raw[raw.length - 1] = (raw[raw.length - 1] ?? 0) ^ 1;
     expect(() => unseal(key, raw.toString('base64'))).toThrow();
     expect(() => unseal(Buffer.alloc(32, 4), sealed)).toThrow();
+  });
+});
+
+describe('redacting an echoed OTP', () => {
+  it('masks the secret values a gateway may echo in its error, and nothing else', () => {
+    const sent = { text: '482913 is your OTP for 100 points', variables: ['482913', '100'] };
+    const stored = { variables: ['******', '100'] };
+    expect(redact('http gateway: HTTP 400: bad message "482913 is your OTP"', sent, stored)).toBe(
+      'http gateway: HTTP 400: bad message "****** is your OTP"',
+    );
+    expect(redact('twilio: HTTP 500', sent, stored)).toBe('twilio: HTTP 500');
   });
 });

@@ -16,6 +16,7 @@ import {
   type RedemptionOutcome,
   type RedemptionView,
 } from '../../shared/protocol/redeem.ts';
+import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { SettingsCache } from '../db/settings-store.ts';
 import * as smsStore from '../db/sms-store.ts';
@@ -212,6 +213,8 @@ export class RedemptionService {
         );
       }
       await this.checkMemberFlood(trx, member.id, settings, now);
+      // The previous code stops working; its message, if still waiting, is not sent late.
+      if (otp.outbox_id !== null) await smsStore.retireOtpMessage(trx, otp.outbox_id);
       const issued = await this.issueCode(
         trx,
         counter,
@@ -245,7 +248,7 @@ export class RedemptionService {
     const outcome = await writer.write({
       kind: 'member-op',
       operation: 'redeem',
-      key: `redeem:${redemptionId}`,
+      key: redeemKey(redemptionId),
       // The code is not part of the request's identity: a retry after a lost answer replays it.
       requestHash: hashRequest({ redemptionId }),
       memberId: redemption.member_id,
@@ -321,7 +324,7 @@ export class RedemptionService {
     const balanceAfter = ctx.post({
       kind: 'redeem',
       points: -redemption.points,
-      key: `redeem:${redemptionId}`,
+      key: redeemKey(redemptionId),
       showroomId: counter.showroomId,
       terminalId: counter.terminalId,
       reason: `bill ${redemption.bill_number}`,
@@ -357,7 +360,7 @@ export class RedemptionService {
     const outcome = await writer.write({
       kind: 'member-op',
       operation: 'redeem-cancel',
-      key: `redeem-cancel:${redemptionId}`,
+      key: cancelKey(redemptionId),
       requestHash: hashRequest({ redemptionId }),
       memberId: redemption.member_id,
       actor: {
@@ -384,12 +387,12 @@ export class RedemptionService {
         }
         await this.checkBillOpen(trx, counter, current.bill_number, 'cancel');
         const entry: { id: number } | undefined = await trx('ledger_entries')
-          .where('idempotency_key', `redeem:${redemptionId}`)
+          .where('idempotency_key', redeemKey(redemptionId))
           .first('id');
         const balanceAfter = ctx.post({
           kind: 'reverse',
           points: current.points,
-          key: `redeem-cancel:${redemptionId}`,
+          key: cancelKey(redemptionId),
           refersToEntryId: entry ? entry.id : null,
           showroomId: counter.showroomId,
           terminalId: counter.terminalId,
@@ -519,6 +522,7 @@ export class RedemptionService {
       await trx('otps')
         .where('id', otp.id)
         .update({ state: expired ? 'expired' : 'superseded', closed_at: now });
+      if (otp.outbox_id !== null) await smsStore.retireOtpMessage(trx, otp.outbox_id);
       await trx('redemptions')
         .where({ id: otp.redemption_id, status: 'awaiting-otp' })
         .update({ status: 'abandoned', abandoned_reason: expired ? 'otp-expired' : 'superseded' });
@@ -554,16 +558,24 @@ export class RedemptionService {
     settings: ProgramSettings,
     now: Date,
   ): Promise<void> {
-    const since = new Date(now.getTime() - HOUR_MS);
-    const row = (await trx('sms_outbox')
-      .where({ member_id: memberId, kind: 'otp' })
-      .where('created_at', '>', since)
-      .count({ n: '*' })
-      .first()) as { n: number | string } | undefined;
-    if (Number(row?.n ?? 0) >= settings.otp.perMemberPerHour) {
+    const sent = async (windowMs: number) => {
+      const row: { n?: number | string } | undefined = await trx('sms_outbox')
+        .where({ member_id: memberId, kind: 'otp' })
+        .where('created_at', '>', new Date(now.getTime() - windowMs))
+        .count({ n: '*' })
+        .first();
+      return Number(row?.n ?? 0);
+    };
+    if ((await sent(HOUR_MS)) >= settings.otp.perMemberPerHour) {
       throw new AppError(
         'too-many-requests',
         `This member was sent ${settings.otp.perMemberPerHour} OTPs in the last hour, the most allowed; try again later.`,
+      );
+    }
+    if ((await sent(24 * HOUR_MS)) >= settings.otp.perMemberPerDay) {
+      throw new AppError(
+        'too-many-requests',
+        `This member was sent ${settings.otp.perMemberPerDay} OTPs in the last 24 hours, the most allowed; try again tomorrow.`,
       );
     }
   }
@@ -745,6 +757,10 @@ async function lockMemberById(trx: Knex.Transaction, db: Db, id: number): Promis
   if (!row) throw new AppError('not-found', `There is no member ${id}.`);
   return row;
 }
+
+/** Central's own keys of a redemption's entries (a caller's key cannot begin like these). */
+export const redeemKey = (id: number) => `${INTERNAL_KEY_PREFIX}redeem:${id}`;
+export const cancelKey = (id: number) => `${INTERNAL_KEY_PREFIX}redeem-cancel:${id}`;
 
 /** What a redemption's OTP is bound to. */
 function bindingOf(r: RedemptionRow): OtpBinding {

@@ -1,3 +1,4 @@
+import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { SettingsCache } from '../db/settings-store.ts';
 import * as smsStore from '../db/sms-store.ts';
@@ -119,7 +120,7 @@ export class WishScheduler {
     const rows: { id: number }[] = await this.deps.db
       .knex('members')
       .whereRaw(`substr(${kind}, 6, 5) in (${days.map(() => '?').join(', ')})`, days)
-      .where(kind, '<=', date)
+      .where(kind, '<', date)
       .orderBy('id')
       .select('id');
     return rows.map((r) => r.id);
@@ -134,7 +135,7 @@ export class WishScheduler {
   ): Promise<boolean> {
     const { writer, composer, timeZone } = this.deps;
     const year = date.slice(0, 4);
-    const key = `wish:${kind}:${memberId}:${year}`;
+    const key = `${INTERNAL_KEY_PREFIX}wish:${kind}:${memberId}:${year}`;
     try {
       const outcome = await writer.write({
         kind: 'member-op',

@@ -73,9 +73,10 @@ export class SmsWorker {
       db.knex,
       new Date(clock.now().getTime() - lease),
     );
-    if (abandoned > 0) {
+    this.announce(abandoned, 'unknown');
+    if (abandoned.length > 0) {
       log.warn(
-        { event: 'sms:abandoned', count: abandoned },
+        { event: 'sms:abandoned', count: abandoned.length },
         'messages left mid-send by a stopped process are marked unknown, not sent again',
       );
     }
@@ -136,13 +137,29 @@ export class SmsWorker {
     }
     await this.sweepAbandoned();
     const now = clock.now();
-    await smsStore.expireOverdue(db.knex, now);
+    this.announce(await smsStore.expireOverdue(db.knex, now), 'expired');
     const rows = await smsStore.claimDue(db, now, free, this.workerId);
     for (const row of rows) {
       const job = this.deliver(row).finally(() => this.inFlight.delete(job));
       this.inFlight.add(job);
     }
     return rows.length;
+  }
+
+  /** Tells the counters waiting on messages closed without a send. */
+  private announce(rows: smsStore.ClosedRow[], status: 'expired' | 'unknown'): void {
+    for (const r of rows) {
+      const event: SmsStatusEvent = {
+        outboxId: r.id,
+        kind: r.kind,
+        status,
+        attempts: r.attempts,
+        error: r.last_error,
+        terminalId: r.terminal_id,
+        redemptionId: r.redemption_id,
+      };
+      this.options.events.emit('sms:status', event);
+    }
   }
 
   private async deliver(row: smsStore.OutboxRow): Promise<void> {
@@ -188,6 +205,10 @@ export class SmsWorker {
           error: `provider threw: ${(error as Error).message}`,
         };
       }
+      // A gateway may echo the message in an error: the OTP must not reach logs, the outbox
+      // row or the cashier's screen.
+      if (!result.ok && row.sealed)
+        result = { ...result, error: redact(result.error, message, row) };
       const ms = Math.round(performance.now() - started);
       if (result.ok) {
         outcome = {
@@ -247,4 +268,19 @@ export class SmsWorker {
 export function backoffMs(attempt: number, baseSeconds: number, maxSeconds: number): number {
   const exp = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, attempt - 1)) * 1000;
   return Math.round(exp * (0.8 + Math.random() * 0.4));
+}
+
+/** Replaces in `text` every value the stored row shows masked (the OTP) with the mask. */
+export function redact(
+  text: string,
+  sent: { text: string; variables: string[] },
+  stored: { variables: string[] },
+): string {
+  let out = text;
+  sent.variables.forEach((value, i) => {
+    const shown = stored.variables[i];
+    if (shown !== undefined && shown !== value && value.length > 0)
+      out = out.split(value).join(shown);
+  });
+  return out;
 }

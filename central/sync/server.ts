@@ -234,10 +234,11 @@ export class SyncServer {
       socket.on(event, (raw: unknown, maybeAck: unknown) => {
         const ack = asAck(maybeAck);
         if (!ack) return;
+        let revoked = false;
         this.isRevoked(terminal.terminalId)
-          .then((revoked) => {
+          .then((isRevoked) => {
+            revoked = isRevoked;
             if (revoked) {
-              this.disconnectTerminal(terminal.terminalId);
               throw new AppError(
                 'forbidden',
                 'This terminal was revoked; pair it again to use it.',
@@ -251,6 +252,8 @@ export class SyncServer {
             },
             (error: unknown) => {
               ack({ error: requestProblem(this.deps.log, error) });
+              // After the answer, so the counter reads why before the link drops.
+              if (revoked) this.disconnectTerminal(terminal.terminalId);
             },
           );
       });

@@ -16,6 +16,8 @@ export const OtpSettings = z.object({
   maxResends: int(0, 10, 3),
   /** OTPs one member may be sent in an hour, from all counters together. */
   perMemberPerHour: int(1, 100, 6),
+  /** And in a day: bounds how many codes anyone can guess at for one member (5 tries each). */
+  perMemberPerDay: int(1, 1_000, 20),
   /** OTPs one terminal may ask for in an hour. */
   perTerminalPerHour: int(1, 10_000, 120),
 });

@@ -40,8 +40,8 @@ export const PersonName = z
   .meta({ examples: ['राजेश कुमार'] });
 
 /** Text a database stores as sent: no control characters but tab and newlines, no lone surrogates. */
-const storable = (text: string): boolean => !/(?![\t\n\r])[\p{Cc}\p{Cs}]/u.test(text);
-const NOT_STORABLE = 'control characters (such as NUL) and broken UTF-16 are not allowed';
+export const storable = (text: string): boolean => !/(?![\t\n\r])[\p{Cc}\p{Cs}]/u.test(text);
+export const NOT_STORABLE = 'control characters (such as NUL) and broken UTF-16 are not allowed';
 
 /** A code for a showroom or category: capitals, digits and dashes. */
 export const Code = z
@@ -82,6 +82,12 @@ const memberId = z
 export const MemberIdParams = z.object({ memberId: memberId.meta({ examples: [1] }) });
 /** Path parameter holding a sale id. */
 export const SaleIdParams = z.object({ saleId: memberId.meta({ examples: [1] }) });
+
+/**
+ * Keys central makes for its own operations (a redemption's entry, a birthday bonus) begin with
+ * this; a caller's key may not, so the two can never collide.
+ */
+export const INTERNAL_KEY_PREFIX = '~';
 
 /** Every write from a terminal carries its own idempotency key. */
 export const IdempotencyHeaders = z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_BILL_PAISE } from '../money.ts';
-import { BillNumber, MobileInput } from './api.ts';
+import { BillNumber, MobileInput, NOT_STORABLE, storable } from './api.ts';
 import { MemberState } from './sync.ts';
 
 /**
@@ -45,7 +45,7 @@ export const ConfirmRequest = z.strictObject({
 
 export const CancelRequest = z.strictObject({
   redemptionId: z.int().min(1),
-  reason: z.string().min(1).max(200).optional(),
+  reason: z.string().trim().min(1).max(200).refine(storable, NOT_STORABLE).optional(),
 });
 
 export const QuoteResponse = z.object({
@@ -98,6 +98,8 @@ export const RedemptionOutcome = z.object({
 
 export const SmsPush = z.object({
   redemptionId: z.int(),
+  /** The message this is about: after a resend, only the latest message's news matters. */
+  outboxId: z.int(),
   delivery: OtpDelivery,
   error: z.string().nullable(),
 });

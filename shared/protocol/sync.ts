@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnrolRequest, SaleRequest } from './api.ts';
+import { EnrolRequest, INTERNAL_KEY_PREFIX, SaleRequest } from './api.ts';
 
 /**
  * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose version
@@ -132,9 +132,18 @@ export const HeadBeat = z.object({
 export type HeadBeat = z.infer<typeof HeadBeat>;
 
 /** One queued write from a terminal's outbox. */
+/** An outbox item's idempotency key: the terminal's own, never one of central's (see api.ts). */
+const ItemKey = z
+  .string()
+  .min(8)
+  .max(128)
+  .refine((key) => !key.startsWith(INTERNAL_KEY_PREFIX), {
+    message: `keys beginning with ${INTERNAL_KEY_PREFIX} are central's own`,
+  });
+
 export const OutboxItem = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('sale'), key: z.string().min(8).max(128), body: SaleRequest }),
-  z.object({ kind: z.literal('enrol'), key: z.string().min(8).max(128), body: EnrolRequest }),
+  z.object({ kind: z.literal('sale'), key: ItemKey, body: SaleRequest }),
+  z.object({ kind: z.literal('enrol'), key: ItemKey, body: EnrolRequest }),
 ]);
 export type OutboxItem = z.input<typeof OutboxItem>;
 
