@@ -93,7 +93,7 @@ export async function createCentral(
     saleMaxAgeDays: config.SALE_MAX_AGE_DAYS,
     clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
     onCommitted: (stamp) => changes.emit('committed', stamp),
-    inTransaction: earnNotices({ db, settings, composer }),
+    inTransaction: earnNotices({ settings, composer }),
     onBatch: (size, ms) => {
       metrics.batchSize.observe(size);
       metrics.batchSeconds.observe(ms / 1000);

@@ -138,6 +138,9 @@ export interface LockedMember {
   id: number;
   mobile: string;
   balance: number;
+  /** For the SMS notices written in the same transaction. */
+  name: string;
+  sms_consent: boolean | number;
 }
 
 /**
@@ -156,7 +159,7 @@ export async function lockMembers(
       if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
     })
     .orderBy('id')
-    .select('id', 'mobile', 'balance');
+    .select('id', 'mobile', 'balance', 'name', 'sms_consent');
   if (db.dialect === 'pg') void query.forUpdate();
   return query;
 }

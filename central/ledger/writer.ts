@@ -90,6 +90,9 @@ export interface MemberOpContext {
 export interface EarnedEvent {
   key: string;
   memberId: number;
+  mobile: string;
+  name: string;
+  smsConsent: boolean;
   points: number;
   balanceAfter: number;
   billNumber: string;
@@ -432,7 +435,10 @@ export class LedgerWriter {
               id = row.id;
               created = false;
             } else {
-              remember({ id, mobile: req.mobile, balance: 0 }, true);
+              remember(
+                { id, mobile: req.mobile, balance: 0, name: req.name, sms_consent: req.smsConsent },
+                true,
+              );
             }
             enrolled.push({ index, memberId: id, created });
             break;
@@ -502,6 +508,9 @@ export class LedgerWriter {
               earned.push({
                 key: command.key,
                 memberId: member.id,
+                mobile: member.mobile,
+                name: member.name,
+                smsConsent: Boolean(member.sms_consent),
                 points: earning.points,
                 balanceAfter,
                 billNumber: sale.billNumber,
