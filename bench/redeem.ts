@@ -674,7 +674,10 @@ export async function run(quick: boolean): Promise<void> {
     // Redemptions keep their OTP and redeem-notice SMS.
     await saveProgramSettings(
       c.db.knex,
-      { earnNotices: false, otp: { perMemberPerHour: 100, perTerminalPerHour: 10_000 } },
+      {
+        earnNotices: false,
+        otp: { perMemberPerHour: 100, perMemberPerDay: 1_000, perTerminalPerHour: 10_000 },
+      },
       { staffId: null, now },
     );
     c.settings.forget();
