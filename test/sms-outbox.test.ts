@@ -130,8 +130,10 @@ describeEachDb('SMS outbox and notices', (dialect) => {
   it('writes an earn notice with the sale, only for members who consented, once', async () => {
     const yes = await memberWithPoints(c, a.core, 40, { name: 'Ravi Kumar' });
     const no = await memberWithPoints(c, a.core, 40, { smsConsent: false });
-    await waitFor('the notice to reach the gateway', () =>
-      stand.accepted.some((m) => m.to === yes),
+    // Settled at central, not only received by the gateway (its answer may still be on the way).
+    await waitFor(
+      'the notice to be sent',
+      async () => (await outboxOf(c, yes))[0]?.status === 'sent',
     );
     expect(stand.accepted.filter((m) => m.to === yes).map((m) => m.body)).toEqual([
       `Dear Ravi Kumar, you earned 40 points on bill EARN-${yes.slice(-6)} at Andheri West. Balance 40 points. -SHWRMS`,
