@@ -129,8 +129,17 @@ describePg('sync across two central processes on one PostgreSQL database', () =>
     b = await terminalOn(p2, 'DEL-01', 'B on process 2');
     a.core.enrol({ mobile: '+919820050001', name: 'Across Alpha', smsConsent: true });
     b.core.enrol({ mobile: '+919820050002', name: 'Across Beta', smsConsent: false });
-    await waitConvergedDb(a.core, knex());
+    // Both enrolments at central, then each counter holds both (A may have converged before
+    // B's enrolment reached central; its push crosses processes through the adapter).
     await waitConvergedDb(b.core, knex());
+    await waitConvergedDb(a.core, knex());
+    await waitFor('each counter to hold both members', () =>
+      [a, b].every(
+        (t) =>
+          t.core.findByMobile('+919820050001') !== undefined &&
+          t.core.findByMobile('+919820050002') !== undefined,
+      ),
+    );
   });
 
   afterAll(async () => {
