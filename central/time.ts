@@ -1,5 +1,5 @@
-/** Offset of `zone` from UTC at instant `atMs`, in milliseconds. */
-function offsetMs(atMs: number, zone: string): number {
+/** The wall-clock fields of an instant in a time zone. */
+function zonedFields(atMs: number, zone: string) {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: zone,
     hourCycle: 'h23',
@@ -10,16 +10,35 @@ function offsetMs(atMs: number, zone: string): number {
     minute: '2-digit',
     second: '2-digit',
   }).formatToParts(new Date(atMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return {
+    year: get('year'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
+}
+
+/** Offset of `zone` from UTC at instant `atMs`, in milliseconds. */
+function offsetMs(atMs: number, zone: string): number {
+  const f = zonedFields(atMs, zone);
   const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
+    Number(f.year),
+    Number(f.month) - 1,
+    Number(f.day),
+    Number(f.hour),
+    Number(f.minute),
+    Number(f.second),
   );
   return asUtc - Math.floor(atMs / 1000) * 1000;
+}
+
+/** Local date (YYYY-MM-DD) and time (HH:MM) of an instant in a time zone. */
+export function localDateTime(at: Date, zone: string): { date: string; time: string } {
+  const f = zonedFields(at.getTime(), zone);
+  return { date: `${f.year}-${f.month}-${f.day}`, time: `${f.hour}:${f.minute}` };
 }
 
 /** The instant a calendar day (YYYY-MM-DD) begins in `zone`. */

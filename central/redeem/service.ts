@@ -21,7 +21,12 @@ import type { Db } from '../db/connect.ts';
 import type { SettingsCache } from '../db/settings-store.ts';
 import * as smsStore from '../db/sms-store.ts';
 import { AppError } from '../errors.ts';
-import { hashRequest, type LedgerWriter, type MemberOpContext } from '../ledger/writer.ts';
+import {
+  hashRequest,
+  type LedgerWriter,
+  type MemberOp,
+  type MemberOpContext,
+} from '../ledger/writer.ts';
 import type { CounterRef } from '../sync/server.ts';
 import type { Clock } from '../time.ts';
 import { compose, rupeesText, type Composer } from '../sms/messages.ts';
@@ -184,7 +189,7 @@ export class RedemptionService {
     const settings = await cache.get(db.knex);
     const view = await db.knex.transaction(async (trx) => {
       const now = clock.now();
-      const redemption = await this.ownRedemption(trx, counter, redemptionId);
+      const redemption = await this.redemptionOf(trx, counter, redemptionId, 'counter');
       const member = await lockMemberById(trx, db, redemption.member_id);
       const otp = await latestOtp(trx, redemptionId);
       if (
@@ -242,15 +247,36 @@ export class RedemptionService {
   /** The right OTP writes the redeem entry; a wrong one uses up a try. */
   async confirm(counter: CounterRef, raw: unknown): Promise<RedemptionOutcome> {
     const { redemptionId, otp } = parse(ConfirmRequest, raw, 'redeem:confirm');
-    const { db, writer } = this.deps;
+    const { db } = this.deps;
     const settings = await this.deps.settings.get(db.knex);
-    const redemption = await this.ownRedemption(db.knex, counter, redemptionId);
-    const outcome = await writer.write({
+    const redemption = await this.redemptionOf(db.knex, counter, redemptionId, 'counter');
+    const outcome = await this.writeOp(
+      counter,
+      'redeem',
+      redeemKey(redemptionId),
+      redemption,
+      (ctx) => this.applyConfirm(ctx, counter, redemptionId, otp, settings),
+    );
+    this.deps.wakeSms();
+    return outcome;
+  }
+
+  /**
+   * A redemption's change to the member's points, through the ledger writer under its own key.
+   * The OTP is not part of the request's identity: a retry after a lost answer replays it.
+   */
+  private async writeOp(
+    counter: CounterRef,
+    operation: 'redeem' | 'redeem-cancel',
+    key: string,
+    redemption: RedemptionRow,
+    run: MemberOp['run'],
+  ): Promise<RedemptionOutcome> {
+    const outcome = await this.deps.writer.write({
       kind: 'member-op',
-      operation: 'redeem',
-      key: redeemKey(redemptionId),
-      // The code is not part of the request's identity: a retry after a lost answer replays it.
-      requestHash: hashRequest({ redemptionId }),
+      operation,
+      key,
+      requestHash: hashRequest({ redemptionId: redemption.id }),
       memberId: redemption.member_id,
       actor: {
         staffId: null,
@@ -258,9 +284,8 @@ export class RedemptionService {
         showroomId: counter.showroomId,
         terminalId: counter.terminalId,
       },
-      run: (ctx) => this.applyConfirm(ctx, counter, redemptionId, otp, settings),
+      run,
     });
-    this.deps.wakeSms();
     const body = outcome.body as { redemption: RedemptionView };
     return { redemption: body.redemption, ...(outcome.state ? { state: outcome.state } : {}) };
   }
@@ -273,7 +298,7 @@ export class RedemptionService {
     settings: ProgramSettings,
   ): Promise<{ status: number; body: unknown }> {
     const { trx, now } = ctx;
-    const redemption = await this.ownRedemption(trx, counter, redemptionId);
+    const redemption = await this.redemptionOf(trx, counter, redemptionId, 'counter');
     const otp = await latestOtp(trx, redemptionId);
     const close = async (otpState: OtpRow['state'], reason: string) => {
       if (otp) await trx('otps').where('id', otp.id).update({ state: otpState, closed_at: now });
@@ -354,24 +379,17 @@ export class RedemptionService {
   /** Gives the points back while the bill is still open (no sale recorded for it yet). */
   async cancel(counter: CounterRef, raw: unknown): Promise<RedemptionOutcome> {
     const { redemptionId, reason } = parse(CancelRequest, raw, 'redeem:cancel');
-    const { db, writer } = this.deps;
+    const { db } = this.deps;
     const settings = await this.deps.settings.get(db.knex);
-    const redemption = await this.showroomRedemption(db.knex, counter, redemptionId);
-    const outcome = await writer.write({
-      kind: 'member-op',
-      operation: 'redeem-cancel',
-      key: cancelKey(redemptionId),
-      requestHash: hashRequest({ redemptionId }),
-      memberId: redemption.member_id,
-      actor: {
-        staffId: null,
-        role: 'cashier',
-        showroomId: counter.showroomId,
-        terminalId: counter.terminalId,
-      },
-      run: async (ctx) => {
+    const redemption = await this.redemptionOf(db.knex, counter, redemptionId, 'showroom');
+    return this.writeOp(
+      counter,
+      'redeem-cancel',
+      cancelKey(redemptionId),
+      redemption,
+      async (ctx) => {
         const { trx, now } = ctx;
-        const current = await this.showroomRedemption(trx, counter, redemptionId);
+        const current = await this.redemptionOf(trx, counter, redemptionId, 'showroom');
         if (current.status !== 'confirmed') {
           throw new AppError(
             'cancel-not-possible',
@@ -404,42 +422,37 @@ export class RedemptionService {
         const view = await this.view(trx, redemptionId, settings);
         return { status: 200, body: { memberId: current.member_id, redemption: view } };
       },
-    });
-    const body = outcome.body as { redemption: RedemptionView };
-    return { redemption: body.redemption, ...(outcome.state ? { state: outcome.state } : {}) };
+    );
   }
 
   /** Where a redemption stands, including whether its OTP's SMS went out. */
   async status(counter: CounterRef, raw: unknown): Promise<RedemptionView> {
     const { redemptionId } = parse(RedemptionRef, raw, 'redeem:status');
     const { db } = this.deps;
-    await this.showroomRedemption(db.knex, counter, redemptionId);
+    await this.redemptionOf(db.knex, counter, redemptionId, 'showroom');
     return this.view(db.knex, redemptionId, await this.deps.settings.get(db.knex));
   }
 
-  private async ownRedemption(
+  /**
+   * A redemption as a counter may see it: only the counter that asked may use its OTP; any
+   * counter of the same showroom may cancel it or ask how it stands.
+   */
+  private async redemptionOf(
     q: Knex | Knex.Transaction,
     counter: CounterRef,
     id: number,
+    scope: 'counter' | 'showroom',
   ): Promise<RedemptionRow> {
     const row = (await q('redemptions').where('id', id).first()) as RedemptionRow | undefined;
-    if (!row) throw new AppError('redemption-not-found', `There is no redemption ${id}.`);
-    if (row.terminal_id !== counter.terminalId) {
-      throw new AppError(
-        'otp-foreign',
-        `Redemption ${id} was asked for at another counter; its OTP works only there.`,
-      );
-    }
-    return row;
-  }
-
-  private async showroomRedemption(
-    q: Knex | Knex.Transaction,
-    counter: CounterRef,
-    id: number,
-  ): Promise<RedemptionRow> {
-    const row = (await q('redemptions').where('id', id).first()) as RedemptionRow | undefined;
-    if (!row || row.showroom_id !== counter.showroomId) {
+    if (scope === 'counter') {
+      if (!row) throw new AppError('redemption-not-found', `There is no redemption ${id}.`);
+      if (row.terminal_id !== counter.terminalId) {
+        throw new AppError(
+          'otp-foreign',
+          `Redemption ${id} was asked for at another counter; its OTP works only there.`,
+        );
+      }
+    } else if (!row || row.showroom_id !== counter.showroomId) {
       throw new AppError(
         'redemption-not-found',
         `There is no redemption ${id} at ${counter.showroomCode}.`,

@@ -5,7 +5,7 @@ import * as smsStore from '../db/sms-store.ts';
 import { AppError } from '../errors.ts';
 import { hashRequest, type LedgerWriter } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
-import { nextDay, startOfDay, type Clock } from '../time.ts';
+import { localDateTime, nextDay, startOfDay, type Clock } from '../time.ts';
 import { compose, type Composer } from './messages.ts';
 import { fitName } from './templates.ts';
 
@@ -67,7 +67,7 @@ export class WishScheduler {
   async tick(): Promise<WishRun | undefined> {
     if (this.running) return undefined;
     const { clock, settings, db, log, timeZone } = this.deps;
-    const { date, time } = localNow(clock.now(), timeZone);
+    const { date, time } = localDateTime(clock.now(), timeZone);
     if (this.doneFor === date) return undefined;
     const wishes = (await settings.get(db.knex)).wishes;
     if (time < wishes.sendAt) return undefined;
@@ -196,24 +196,6 @@ export class WishScheduler {
       throw error;
     }
   }
-}
-
-/** Local date (YYYY-MM-DD) and time (HH:MM) of an instant in a time zone. */
-export function localNow(at: Date, timeZone: string): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return {
-    date: `${get('year')}-${get('month')}-${get('day')}`,
-    time: `${get('hour')}:${get('minute')}`,
-  };
 }
 
 function isLeap(year: number): boolean {
