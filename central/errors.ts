@@ -12,6 +12,7 @@ export const PROBLEMS = {
   'sale-not-found': { status: 404, title: 'No such sale' },
   'unknown-showroom': { status: 422, title: 'Unknown showroom' },
   'unknown-category': { status: 422, title: 'Unknown category' },
+  'pin-needs-showroom': { status: 422, title: 'A cashier with a PIN needs a showroom' },
   'sale-time-out-of-range': { status: 422, title: 'The sale time is not acceptable' },
   'rate-in-past': { status: 422, title: 'A rate cannot start in the past' },
   'return-not-possible': { status: 422, title: 'These units cannot be returned' },

@@ -126,9 +126,13 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     `  SMS:      ${sms.provider === 'dev' ? `development provider (nothing is sent): messages in ${path.resolve(config.DATA_DIR, sms.file ?? DEV_OUTBOX_FILE)}` : `${sms.provider} gateway`}${config.SMS_WORKER ? '' : ' (this process does not send: SMS_WORKER=false)'}`,
   );
   if (seeded) {
-    console.log('  demo chain created; sign in with POST /api/auth/login as:');
+    console.log(
+      '  demo chain created; sign in with POST /api/auth/login (password), at a counter (PIN):',
+    );
     for (const l of DEMO_LOGINS)
-      console.log(`    ${l.username.padEnd(12)} ${l.password.padEnd(18)} ${l.role}`);
+      console.log(
+        `    ${l.username.padEnd(12)} ${l.password.padEnd(18)} PIN ${l.pin}  ${l.role}${l.showroom ? ` at ${l.showroom}` : ', every showroom'}`,
+      );
   }
   console.log('');
   const stop = (signal: string) => {

@@ -22,6 +22,8 @@ import type { SmsProvider } from './sms/provider.ts';
 import { fitName } from './sms/templates.ts';
 import { SmsWorker, type SmsStatusEvent } from './sms/worker.ts';
 import { REDEEM_EVENTS, type SmsPush } from '../shared/protocol/redeem.ts';
+import { LEDGER_EVENTS } from '../shared/protocol/ledger.ts';
+import { ledgerStatement } from './ledger/statement.ts';
 import { WishScheduler } from './sms/wishes.ts';
 import { SyncServer, type SyncOptions } from './sync/server.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -255,6 +257,8 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
       [REDEEM_EVENTS.confirm]: (counter, raw) => redemption.confirm(counter, raw),
       [REDEEM_EVENTS.cancel]: (counter, raw) => redemption.cancel(counter, raw),
       [REDEEM_EVENTS.status]: (counter, raw) => redemption.status(counter, raw),
+      [LEDGER_EVENTS.statement]: (_counter, raw) =>
+        ledgerStatement({ db: central.db, timeZone: central.config.TIME_ZONE }, raw),
       ...options.requests,
     },
   });

@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EnrolRequest, SaleRequest } from '../shared/protocol/api.ts';
 import { normaliseMobile } from '../shared/mobile.ts';
-import { earnForSale } from '../shared/points/earn.ts';
+import { earnForSale, rateAt } from '../shared/points/earn.ts';
+import { LEDGER_EVENTS, LedgerStatement } from '../shared/protocol/ledger.ts';
+import { verifySecret } from '../shared/secret-hash.ts';
 import { loadCredentials, type Credentials } from './credentials.ts';
 import { TerminalStore, type MemberView, type OutboxRow } from './store.ts';
 import { RequestError, SyncClient, type LinkState, type SyncClientOptions } from './sync-client.ts';
@@ -26,6 +28,14 @@ export class CounterError extends Error {
 }
 
 export const CACHE_FILE = 'cache.sqlite';
+
+/** A staff member who may sign in at this counter (from the rules central replicates). */
+export interface StaffView {
+  id: number;
+  username: string;
+  name: string;
+  role: 'cashier' | 'manager' | 'admin';
+}
 
 /** A sale as the counter takes it: the terminal fills in showroom, terminal and time. */
 export const CounterSale = z.object({
@@ -97,6 +107,8 @@ export class TerminalCore extends EventEmitter {
     });
     this.sync.on('refused', (r: unknown) => this.emit('refused', r));
     this.sync.on('applied', (c: unknown) => this.emit('applied', c));
+    this.sync.on('rules', (version: unknown) => this.emit('rules', version));
+    this.sync.on('catalogue', (version: unknown) => this.emit('catalogue', version));
     this.sync.on('redeem:sms', (p: unknown) => this.emit('redeem:sms', p));
   }
 
@@ -130,7 +142,13 @@ export class TerminalCore extends EventEmitter {
    * Takes a sale: checks it, computes the points it will earn, commits it to the outbox and
    * returns. The points show as pending until central has applied the sale.
    */
-  recordSale(input: CounterSale): { key: string; pendingPoints: number; member: MemberView } {
+  recordSale(input: CounterSale): {
+    key: string;
+    pendingPoints: number;
+    member: MemberView;
+    /** True when this bill had been taken before: nothing new was queued. */
+    repeated?: boolean;
+  } {
     const mobile = this.mobileOf(input.mobile);
     const member = this.store.findByMobile(mobile);
     if (!member) {
@@ -164,8 +182,26 @@ export class TerminalCore extends EventEmitter {
         `No earn rate for ${earning.unknownCategories.join(', ')}; check the item's category.`,
       );
     }
+    // The same bill again is the same sale (a double press, a retry after a lost answer).
+    const taken = this.store.bill(input.billNumber);
+    if (taken) {
+      if (taken.mobile === mobile && taken.lines === JSON.stringify(parsed.data.lines)) {
+        return { key: taken.key, pendingPoints: taken.points, member, repeated: true };
+      }
+      throw new CounterError(
+        'bill-taken',
+        `Bill ${input.billNumber} was already recorded at this counter with other items or another member; use a new bill number.`,
+      );
+    }
     const key = input.key ?? `${this.credentials.terminalId}-${randomUUID()}`;
-    this.enqueue({ key, kind: 'sale', body, mobile, pendingPoints: earning.points });
+    this.enqueue({
+      key,
+      kind: 'sale',
+      body,
+      mobile,
+      pendingPoints: earning.points,
+      bill: { billNumber: input.billNumber, lines: parsed.data.lines },
+    });
     return {
       key,
       pendingPoints: earning.points,
@@ -230,6 +266,78 @@ export class TerminalCore extends EventEmitter {
       members: this.store.memberCount(),
       clockOffsetMs: sync.clockOffsetMs,
     };
+  }
+
+  // --- staff, catalogue and showroom: from the replicated rules, offline -----------------------
+
+  /** Who may sign in at this counter, by name: its showroom's staff and chain-wide managers. */
+  staff(): StaffView[] {
+    return (this.store.rules?.staff ?? [])
+      .map(({ id, username, name, role }) => ({ id, username, name, role }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.username.localeCompare(b.username));
+  }
+
+  /**
+   * The staff member if the PIN is theirs (scrypt, as central hashed it; tens of milliseconds,
+   * off the main thread). Unknown, removed or deactivated staff are not in the rules: undefined.
+   */
+  async verifyPin(username: string, pin: string): Promise<StaffView | undefined> {
+    const staff = this.store.rules?.staff.find((s) => s.username === username);
+    if (!staff || !(await verifySecret(pin, staff.pinHash))) return undefined;
+    return { id: staff.id, username: staff.username, name: staff.name, role: staff.role };
+  }
+
+  /** The catalogue's product with this SKU or barcode, with its category's code. */
+  product(sku: string): { sku: string; name: string; categoryCode: string } | undefined {
+    return this.store.product(sku);
+  }
+
+  /** The categories that earn now (central's clock), each with the rate in force. */
+  categories(): { code: string; name: string; pointsPer100Rupees: number }[] {
+    const rules = this.store.rules;
+    if (!rules) return [];
+    const now = this.sync.centralNow();
+    return rules.categories.flatMap((c) => {
+      const rate = rateAt(rules.rates, c.code, now);
+      return rate === undefined ? [] : [{ code: c.code, name: c.name, pointsPer100Rupees: rate }];
+    });
+  }
+
+  /** This counter's showroom, with the chain's name and a point's value (for slips). */
+  showroom():
+    | { code: string; name: string; city: string; chainName: string; pointValuePaise: number }
+    | undefined {
+    const rules = this.store.rules;
+    const showroom = rules?.showrooms.find((s) => s.code === this.credentials.showroomCode);
+    if (!rules || !showroom) return undefined;
+    return {
+      ...showroom,
+      chainName: rules.chainName,
+      pointValuePaise: rules.pointValuePaise,
+    };
+  }
+
+  /**
+   * A member's statement for inclusive dates (YYYY-MM-DD, the chain's time zone), from central:
+   * online only (CounterError 'offline' otherwise).
+   */
+  async ledgerStatement(input: {
+    mobile: string;
+    from: string;
+    to: string;
+  }): Promise<LedgerStatement> {
+    const request = { ...input, mobile: this.mobileOf(input.mobile) };
+    try {
+      return LedgerStatement.parse(await this.ask(LEDGER_EVENTS.statement, request));
+    } catch (error) {
+      if (error instanceof CounterError && error.code === 'offline') {
+        throw new CounterError(
+          'offline',
+          'The ledger statement comes from the central server, which this counter cannot reach now; try again when it is back.',
+        );
+      }
+      throw error;
+    }
   }
 
   // --- redemption: needs central; the answer's member state is applied at once -----------------
@@ -302,6 +410,7 @@ export class TerminalCore extends EventEmitter {
     body: unknown;
     mobile: string;
     pendingPoints: number;
+    bill?: { billNumber: string; lines: unknown };
   }): void {
     if (this.store.outboxItem(item.key)) {
       throw new CounterError('duplicate-key', `This counter already took ${item.key}.`);

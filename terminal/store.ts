@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { MemberState, Rules } from '../shared/protocol/sync.ts';
+import { DEFAULT_SETTINGS } from '../shared/points/redeem.ts';
+import { z } from 'zod';
+import {
+  Rules,
+  type CataloguePage,
+  type MemberState,
+  type ProductRule,
+} from '../shared/protocol/sync.ts';
 
 /** Where the terminal's schema lives: numbered SQL files applied in order. */
 export const TERMINAL_MIGRATIONS = path.resolve(import.meta.dirname, '../migrations/terminal');
@@ -17,7 +24,22 @@ export interface MemberView {
   tier: string;
   smsConsent: boolean;
   seq: number;
+  /** When the member last bought anywhere in the chain (ISO, UTC); null if never. */
+  lastVisitAt: string | null;
 }
+
+/**
+ * The rules as the cache keeps them. The catalogue they name (catalogueVersion) lives in its own
+ * table, fetched apart from them (see stageCataloguePage).
+ */
+export const StoredRules = Rules.extend({
+  // Rules a protocol 1 central sent lack the counter's fields until the next pull brings them.
+  chainName: z.string().default(DEFAULT_SETTINGS.chainName),
+  pointValuePaise: z.int().positive().default(DEFAULT_SETTINGS.pointValuePaise),
+  staff: Rules.shape.staff.default([]),
+  catalogueVersion: z.string().optional(),
+});
+export type StoredRules = z.infer<typeof StoredRules>;
 
 /** A write waiting for central, or one central refused. */
 export interface OutboxRow {
@@ -42,6 +64,7 @@ interface MemberRow {
   tier: string;
   sms_consent: number;
   seq: number;
+  last_visit: string | null;
 }
 
 interface OutboxDbRow {
@@ -114,12 +137,13 @@ export class TerminalStore {
       setMeta: db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      upsert: db.prepare<[number, string, string, number, string, number, number]>(
-        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+      upsert: db.prepare<[number, string, string, number, string, number, number, string | null]>(
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
-           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq
+           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq,
+           last_visit = excluded.last_visit
          WHERE excluded.seq > members.seq`,
       ),
       // A page of rows (JSON text from a pull) in two statements, without building objects.
@@ -129,14 +153,31 @@ export class TerminalStore {
             WHERE m.id <> j.value ->> 0 AND m.seq < j.value ->> 6)`,
       ),
       upsertPage: db.prepare<[string]>(
-        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq)
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit)
          SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
-                j.value ->> 5, j.value ->> 6
+                j.value ->> 5, j.value ->> 6, j.value ->> 7
            FROM json_each(?) j WHERE true
          ON CONFLICT (id) DO UPDATE SET
            mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
-           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq
+           tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq,
+           last_visit = excluded.last_visit
          WHERE excluded.seq > members.seq`,
+      ),
+      // A catalogue arriving page by page (JSON text of products), then swapped in whole.
+      clearStaging: db.prepare('DELETE FROM products_staging'),
+      stagePage: db.prepare<[string]>(
+        `INSERT INTO products_staging (sku, name, category_code)
+         SELECT j.value ->> 'sku', j.value ->> 'name', j.value ->> 'categoryCode'
+           FROM json_each(?) j WHERE true
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, category_code = excluded.category_code`,
+      ),
+      clearProducts: db.prepare('DELETE FROM products'),
+      fillProductsFromStaging: db.prepare(
+        'INSERT INTO products (sku, name, category_code) SELECT sku, name, category_code FROM products_staging',
+      ),
+      deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE key = ?'),
+      productBySku: db.prepare<[string], { sku: string; name: string; category_code: string }>(
+        'SELECT sku, name, category_code FROM products WHERE sku = ?',
       ),
       // A mobile can move from one member to another (a change of number at central): the newer
       // state wins, and the older holder of the number gives it up until its own state arrives.
@@ -160,6 +201,13 @@ export class TerminalStore {
       enqueue: db.prepare<[string, string, string, string, number, string]>(
         'INSERT INTO outbox (key, kind, body, mobile, pending_points, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      insertBill: db.prepare<[string, string, string, string, number, string]>(
+        'INSERT INTO bills (bill_number, key, mobile, lines, points, taken_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      billByNumber: db.prepare<
+        [string],
+        { key: string; mobile: string; lines: string; points: number }
+      >('SELECT key, mobile, lines, points FROM bills WHERE bill_number = ?'),
       queued: db.prepare<[number], OutboxDbRow>(
         "SELECT * FROM outbox WHERE state = 'queued' ORDER BY n LIMIT ?",
       ),
@@ -191,6 +239,7 @@ export class TerminalStore {
 
   setMeta(key: string, value: string): void {
     this.stmts.setMeta.run(key, value);
+    if (key === 'rules') this.parsedRules = undefined;
     if (key === 'cursor') delete this.known.cursor;
     if (key === 'epoch') delete this.known.epoch;
   }
@@ -222,7 +271,11 @@ export class TerminalStore {
     if (update.cursor !== this.known.cursor)
       this.stmts.setMeta.run('cursor', String(update.cursor));
     if (update.epoch !== this.known.epoch) this.stmts.setMeta.run('epoch', update.epoch);
-    if (update.rules) this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
+    if (update.rules) {
+      this.stmts.setMeta.run('rules', JSON.stringify(update.rules));
+      // Read again (and cached) once the transaction has committed.
+      this.parsedRules = undefined;
+    }
     if (update.syncedAt) {
       const at = Date.parse(update.syncedAt);
       if (this.known.lastSyncAtMs === undefined || at - this.known.lastSyncAtMs >= 1_000) {
@@ -232,9 +285,71 @@ export class TerminalStore {
     }
   }
 
-  get rules(): Rules | undefined {
-    const raw = this.getMeta('rules');
-    return raw === undefined ? undefined : (JSON.parse(raw) as Rules);
+  /** The rules last received (the catalogue is apart: see product()), parsed once. */
+  get rules(): StoredRules | undefined {
+    if (this.parsedRules === undefined) {
+      const raw = this.getMeta('rules');
+      this.parsedRules = raw === undefined ? null : StoredRules.parse(JSON.parse(raw));
+    }
+    return this.parsedRules ?? undefined;
+  }
+
+  private parsedRules: StoredRules | null | undefined;
+
+  /** The catalogue's product with this SKU (an indexed lookup, whatever the catalogue's size). */
+  product(sku: string): ProductRule | undefined {
+    const row = this.stmts.productBySku.get(sku);
+    return row ? { sku: row.sku, name: row.name, categoryCode: row.category_code } : undefined;
+  }
+
+  /** The version of the catalogue in use (the last one fetched in full); undefined before any. */
+  get catalogueVersion(): string | undefined {
+    return this.getMeta('catalogueVersion');
+  }
+
+  /** A catalogue being fetched: its version and the SKU its next page starts after. */
+  get catalogueStaging(): { version: string; afterSku: string } | undefined {
+    const raw = this.getMeta('catalogueStaging');
+    return raw === undefined
+      ? undefined
+      : (JSON.parse(raw) as { version: string; afterSku: string });
+  }
+
+  /**
+   * Stores one page of a catalogue being fetched, in one transaction. The first page
+   * (`fromStart`) clears what an earlier fetch left; a later page must be of the version being
+   * staged. The last page (`hasMore` false) swaps the whole catalogue in with its version, in
+   * the same transaction: until then product() answers from the previous complete catalogue.
+   * Returns true when the catalogue was swapped in.
+   */
+  stageCataloguePage(page: CataloguePage, fromStart: boolean): boolean {
+    return this.db
+      .transaction(() => {
+        const staging = this.catalogueStaging;
+        if (fromStart) this.stmts.clearStaging.run();
+        else if (staging?.version !== page.version) {
+          throw new Error(
+            `a catalogue page of version ${page.version} does not continue ${staging?.version ?? 'nothing'}`,
+          );
+        }
+        this.stmts.stagePage.run(JSON.stringify(page.products));
+        if (page.hasMore) {
+          if (page.nextAfterSku === null)
+            throw new Error('a catalogue page with more has no next SKU');
+          this.stmts.setMeta.run(
+            'catalogueStaging',
+            JSON.stringify({ version: page.version, afterSku: page.nextAfterSku }),
+          );
+          return false;
+        }
+        this.stmts.clearProducts.run();
+        this.stmts.fillProductsFromStaging.run();
+        this.stmts.clearStaging.run();
+        this.stmts.deleteMeta.run('catalogueStaging');
+        this.stmts.setMeta.run('catalogueVersion', page.version);
+        return true;
+      })
+      .immediate();
   }
 
   // --- replication ------------------------------------------------------------------------
@@ -267,6 +382,7 @@ export class TerminalStore {
       m.tier,
       m.smsConsent ? 1 : 0,
       m.seq,
+      m.lastVisitAt,
     ).changes;
   }
 
@@ -365,6 +481,7 @@ export class TerminalStore {
       tier: 'base',
       smsConsent: body.smsConsent,
       seq: 0,
+      lastVisitAt: null,
     };
   }
 
@@ -399,6 +516,7 @@ export class TerminalStore {
         tier: r.tier,
         smsConsent: r.sms_consent === 1,
         seq: r.seq,
+        lastVisitAt: r.last_visit,
       }));
   }
 
@@ -420,6 +538,7 @@ export class TerminalStore {
       tier: r.tier,
       smsConsent: r.sms_consent === 1,
       seq: r.seq,
+      lastVisitAt: r.last_visit,
     };
   }
 
@@ -433,20 +552,41 @@ export class TerminalStore {
     mobile: string;
     pendingPoints: number;
     createdAt: string;
+    /** A sale's bill, recorded in the same commit so that a retry finds it. */
+    bill?: { billNumber: string; lines: unknown };
   }): void {
     this.db.pragma('synchronous = FULL');
     try {
-      this.stmts.enqueue.run(
-        item.key,
-        item.kind,
-        JSON.stringify(item.body),
-        item.mobile,
-        item.pendingPoints,
-        item.createdAt,
-      );
+      this.db.transaction(() => {
+        this.stmts.enqueue.run(
+          item.key,
+          item.kind,
+          JSON.stringify(item.body),
+          item.mobile,
+          item.pendingPoints,
+          item.createdAt,
+        );
+        if (item.bill) {
+          this.stmts.insertBill.run(
+            item.bill.billNumber,
+            item.key,
+            item.mobile,
+            JSON.stringify(item.bill.lines),
+            item.pendingPoints,
+            item.createdAt,
+          );
+        }
+      })();
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  /** A bill this counter took, if any. */
+  bill(
+    billNumber: string,
+  ): { key: string; mobile: string; lines: string; points: number } | undefined {
+    return this.stmts.billByNumber.get(billNumber);
   }
 
   /** The oldest queued items, in the order they were taken. */

@@ -2,8 +2,11 @@ import { EventEmitter } from 'node:events';
 import { io, type Socket } from 'socket.io-client';
 import { REDEEM_EVENTS, SmsPush } from '../shared/protocol/redeem.ts';
 import {
+  CATALOGUE_PULL,
+  CataloguePage,
   ChangePush,
   HeadBeat,
+  MAX_CATALOGUE_PAGE,
   MAX_PULL,
   MAX_SUBMIT,
   PROTOCOL_VERSION,
@@ -28,6 +31,11 @@ export interface SyncClientOptions {
   gapWaitMs?: number;
   /** Items per outbox submit (central accepts up to MAX_SUBMIT). */
   submitBatch?: number;
+  /**
+   * Products per catalogue page (central allows up to MAX_CATALOGUE_PAGE). Small pages keep a
+   * catalogue download from holding up a member pull behind it on a slow link.
+   */
+  cataloguePage?: number;
   /** How long to wait for central to answer a request before treating the link as lost. */
   requestTimeoutMs?: number;
   /** Overrides the URL from the credentials (e.g. through a proxy). */
@@ -52,7 +60,10 @@ export class RequestError extends Error {
 /**
  * The terminal's side of replication: catch-up by cursor, live pushes, heartbeat checks and
  * the outbox replay. Events: 'status' (after any change of link, cursor or outbox), 'refused'
- * (a SyncRefusal: central will not talk to this terminal), 'applied' (states applied).
+ * (a SyncRefusal: central will not talk to this terminal), 'applied' (states applied), 'rules'
+ * (new rules stored: staff, rates, settings; with their version), 'catalogue:page' (a page of a
+ * newer catalogue staged: {version, count}), 'catalogue' (a complete catalogue swapped in, with
+ * its version).
  */
 export class SyncClient extends EventEmitter {
   readonly socket: Socket;
@@ -73,6 +84,7 @@ export class SyncClient extends EventEmitter {
     () => {
       this.drainHeld();
       this.requestFlush();
+      this.requestCatalogue();
     },
   );
   private readonly flusher = new Coalesced(
@@ -82,6 +94,16 @@ export class SyncClient extends EventEmitter {
       this.failed(error);
     },
     () => this.emit('status'),
+  );
+  /**
+   * Fetches a newer catalogue in the background, beside (never in front of) member pulls and
+   * the outbox. A failure is tried again at the next heartbeat or catch-up, from where it stopped.
+   */
+  private readonly catalogue = new Coalesced(
+    () => this.fetchCatalogue(),
+    () => this.isOnline(),
+    (error) => this.emit('error-note', error),
+    () => undefined,
   );
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 500;
@@ -97,6 +119,7 @@ export class SyncClient extends EventEmitter {
       pullLimit: Math.min(options.pullLimit ?? MAX_PULL, MAX_PULL),
       gapWaitMs: options.gapWaitMs ?? 100,
       submitBatch: Math.min(options.submitBatch ?? 500, MAX_SUBMIT),
+      cataloguePage: Math.min(options.cataloguePage ?? 1_000, MAX_CATALOGUE_PAGE),
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       now: options.now ?? Date.now,
     };
@@ -181,7 +204,7 @@ export class SyncClient extends EventEmitter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.socket.disconnect();
-    await Promise.allSettled([this.catchUp.running, this.flusher.running]);
+    await Promise.allSettled([this.catchUp.running, this.flusher.running, this.catalogue.running]);
     this.setLink('offline');
   }
 
@@ -331,6 +354,7 @@ export class SyncClient extends EventEmitter {
         );
       }
       if (pull.count > 0) this.emit('applied', pull.count);
+      if (pull.rules) this.emit('rules', pull.rules.version);
       this.emit('status');
       if (!pull.hasMore || !this.isOnline()) return;
     }
@@ -353,6 +377,58 @@ export class SyncClient extends EventEmitter {
         rulesVersion: this.store.rules?.version,
       });
     return { after, sentAt, raw };
+  }
+
+  // --- catalogue ----------------------------------------------------------------------------
+
+  /** Fetches the catalogue the rules name, if this cache holds another one (cheap otherwise). */
+  private requestCatalogue(): void {
+    if (this.isOnline() && this.wantsCatalogue() !== undefined) void this.catalogue.request();
+  }
+
+  /** The catalogue version the rules name when it is not the one held. */
+  private wantsCatalogue(): string | undefined {
+    const wanted = this.store.rules?.catalogueVersion;
+    return wanted !== undefined && wanted !== this.store.catalogueVersion ? wanted : undefined;
+  }
+
+  /**
+   * Pages the catalogue into the staging table by SKU and swaps it in at the last page (see
+   * TerminalStore.stageCataloguePage). A fetch interrupted (link lost, timeout) resumes after
+   * the last staged page if that version is still the one wanted; a page of another version
+   * than the pages before it means the catalogue changed mid-way, and the fetch starts over.
+   */
+  private async fetchCatalogue(): Promise<void> {
+    const wanted = this.wantsCatalogue();
+    if (wanted === undefined) return;
+    const staging = this.store.catalogueStaging;
+    let resume = staging?.version === wanted ? staging : undefined;
+    for (;;) {
+      if (!this.isOnline()) return;
+      const raw: unknown = await this.socket
+        .timeout(this.opts.requestTimeoutMs)
+        .emitWithAck(CATALOGUE_PULL, {
+          ...(resume ? { afterSku: resume.afterSku } : {}),
+          limit: this.opts.cataloguePage,
+        });
+      const answer = CataloguePage.safeParse(raw);
+      if (!answer.success)
+        throw new Error(`central's catalogue page was not understood: ${describe(raw)}`);
+      const page = answer.data;
+      if (resume && page.version !== resume.version) {
+        resume = undefined;
+        continue;
+      }
+      const swapped = this.store.stageCataloguePage(page, resume === undefined);
+      this.emit('catalogue:page', { version: page.version, count: page.products.length });
+      if (swapped) {
+        this.emit('catalogue', page.version);
+        // Newer rules may have named a newer catalogue meanwhile; the heartbeat asks again.
+        return;
+      }
+      if (page.nextAfterSku === null) throw new Error('a catalogue page with more has no next SKU');
+      resume = { version: page.version, afterSku: page.nextAfterSku };
+    }
   }
 
   // --- live pushes --------------------------------------------------------------------------
@@ -421,6 +497,7 @@ export class SyncClient extends EventEmitter {
       this.behindTimer.unref();
     }
     if (this.store.outboxCounts().queued > 0) this.requestFlush();
+    this.requestCatalogue();
     this.emit('status');
   }
 

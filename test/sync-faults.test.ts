@@ -318,6 +318,7 @@ describe('sync faults: a terminal cache never holds half a batch', () => {
     tier: 'base',
     smsConsent: true,
     seq,
+    lastVisitAt: null,
   });
 
   type Stmt = { run(...args: unknown[]): unknown };

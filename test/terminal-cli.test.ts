@@ -102,12 +102,17 @@ describe('npm run terminal', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already paired/);
 
-    // A running core fills the cache and takes a sale while central refuses it (a duplicate
-    // bill), so that the outbox has something for a manager.
+    // A running core fills the cache and takes a sale central refuses (another till of the
+    // showroom used its bill number), so that the outbox has something for a manager.
     const core = new TerminalCore({ dataDir }).start();
     core.enrol({ mobile: '9820077777', name: 'Sunita Joshi', smsConsent: true });
     await waitConverged(core, c.central);
-    core.recordSale(counterSale('CLI-1', '9820077777', [['ELEC', 100]]));
+    const otherTill = await c.request('POST', '/api/sales', {
+      token: c.tokens.cashier,
+      body: { showroomCode: 'MUM-01', ...counterSale('CLI-1', '9820077777', [['ELEC', 100]]) },
+      headers: { 'idempotency-key': `other-till-cli-${Date.now()}` },
+    });
+    expect(otherTill.status, JSON.stringify(otherTill.body)).toBe(201);
     core.recordSale(counterSale('CLI-1', '9820077777', [['ELEC', 200]]));
     await new Promise<void>((resolve) => {
       const check = () => {

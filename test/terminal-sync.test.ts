@@ -126,9 +126,19 @@ describeEachDb('terminal replication', (dialect) => {
     try {
       proxy.setDown(true);
       await waitFor('offline', () => t.core.status().link !== 'online');
-      // The same bill number twice (two keys): central takes the first and refuses the second.
-      const first = t.core.recordSale(counterSale('DUP-1', '9820011111', [['ELEC', 100]]));
+      // The counter itself refuses a second sale under a bill number it has taken.
+      const first = t.core.recordSale(counterSale('DUP-0', '9820011111', [['ELEC', 100]]));
+      expect(() => t.core.recordSale(counterSale('DUP-0', '9820011111', [['ELEC', 300]]))).toThrow(
+        /already recorded at this counter/,
+      );
+      // Another till of the showroom used DUP-1 at central meanwhile: central refuses ours.
       const second = t.core.recordSale(counterSale('DUP-1', '9820011111', [['ELEC', 300]]));
+      const other = await c.request('POST', '/api/sales', {
+        token: c.tokens.cashier,
+        body: { showroomCode: 'MUM-01', ...counterSale('DUP-1', '9820011111', [['ELEC', 50]]) },
+        headers: { 'idempotency-key': `other-till-${Date.now()}` },
+      });
+      expect(other.status, JSON.stringify(other.body)).toBe(201);
       const after = t.core.recordSale(counterSale('DUP-2', '9820011111', [['ELEC', 100]]));
       proxy.setDown(false);
       await waitFor('the outbox to settle', () => t.core.status().pending === 0);
@@ -268,6 +278,7 @@ describeEachDb('terminal replication', (dialect) => {
           tier: 'base',
           smsConsent: false,
           seq: 1,
+          lastVisitAt: null,
         },
       ],
       { cursor: b.core.store.cursor, epoch: oldEpoch ?? '' },
@@ -381,13 +392,22 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
 
   it('refuses a terminal that speaks another protocol version, with a message, not a crash', async () => {
     const { credentials, dataDir } = await pairNewTerminal(c, 'MUM-01');
-    const error = await refusalOf(c.url, {
+    const newer = await refusalOf(c.url, {
       ...credentials,
       protocolVersion: PROTOCOL_VERSION + 1,
     });
+    // A terminal of the previous protocol (before last visits, staff and the catalogue).
+    const older = await refusalOf(c.url, { ...credentials, protocolVersion: 1 });
     fs.rmSync(dataDir, { recursive: true });
-    expect(error.data?.code).toBe('protocol-version');
-    expect(error.data?.message).toMatch(/speaks sync protocol 1; the terminal speaks 2/);
+    expect(newer.data?.code).toBe('protocol-version');
+    expect(newer.data?.message).toContain(
+      `speaks sync protocol ${PROTOCOL_VERSION}; the terminal speaks ${PROTOCOL_VERSION + 1}`,
+    );
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(older.data?.code).toBe('protocol-version');
+    expect(older.data?.message).toMatch(
+      /speaks sync protocol 2; the terminal speaks 1\. Update the terminal\./,
+    );
   });
 
   it('refuses a wrong secret and an unknown terminal', async () => {

@@ -141,6 +141,8 @@ export interface LockedMember {
   /** For the SMS notices written in the same transaction. */
   name: string;
   sms_consent: boolean | number;
+  /** The member's latest sale until now (Date on PostgreSQL, ISO text on SQLite, or null). */
+  last_visit_at: unknown;
 }
 
 /**
@@ -159,7 +161,7 @@ export async function lockMembers(
       if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
     })
     .orderBy('id')
-    .select('id', 'mobile', 'balance', 'name', 'sms_consent');
+    .select('id', 'mobile', 'balance', 'name', 'sms_consent', 'last_visit_at');
   if (db.dialect === 'pg') void query.forUpdate();
   return query;
 }
@@ -519,13 +521,14 @@ async function takeSequence(db: Db, q: Q, count: number): Promise<number> {
 
 /**
  * Takes one change number per member the batch touched, last and in the same statement as it
- * writes their balances: the change_seq row stays locked until commit, so numbers become
- * visible in the order they were taken.
+ * writes their balances and last visits: the change_seq row stays locked until commit, so
+ * numbers become visible in the order they were taken. A last visit only ever moves forward
+ * (null leaves it as it is).
  */
 export async function stampMembers(
   db: Db,
   q: Q,
-  members: { id: number; balance: number }[],
+  members: { id: number; balance: number; lastVisitAt: Date | null }[],
   at: Date,
 ): Promise<Stamp | undefined> {
   if (members.length === 0) return undefined;
@@ -533,15 +536,24 @@ export async function stampMembers(
     const result = await q.raw(
       `with head as (update change_seq set head = head + ? where id = 1 returning head)
        update members m
-          set balance = x.balance, seq = head.head - ? + x.n, updated_at = ?::timestamptz
-         from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint, n int), head
+          set balance = x.balance, seq = head.head - ? + x.n, updated_at = ?::timestamptz,
+              last_visit_at = greatest(m.last_visit_at, x.last_visit_at)
+         from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint, n int,
+              last_visit_at timestamptz), head
         where m.id = x.id
-        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq`,
+        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq, m.last_visit_at`,
       [
         members.length,
         members.length,
         at.toISOString(),
-        JSON.stringify(members.map((m, i) => ({ id: m.id, balance: m.balance, n: i + 1 }))),
+        JSON.stringify(
+          members.map((m, i) => ({
+            id: m.id,
+            balance: m.balance,
+            n: i + 1,
+            last_visit_at: m.lastVisitAt?.toISOString() ?? null,
+          })),
+        ),
       ],
     );
     const states = (result as { rows: Parameters<typeof toState>[0][] }).rows
@@ -552,9 +564,13 @@ export async function stampMembers(
   }
   const head = await takeSequence(db, q, members.length);
   await updateMembers(
-    db,
     q,
-    members.map((m, i) => ({ id: m.id, balance: m.balance, seq: head - members.length + 1 + i })),
+    members.map((m, i) => ({
+      id: m.id,
+      balance: m.balance,
+      seq: head - members.length + 1 + i,
+      lastVisitAt: m.lastVisitAt,
+    })),
     at,
   );
   const rows: Parameters<typeof toState>[0][] = await q('members')
@@ -574,31 +590,35 @@ export interface Stamp {
   states: MemberState[];
 }
 
-/** Writes new balances and change numbers of the members a batch touched. */
+/**
+ * Writes new balances, change numbers and last visits of the members a batch touched (SQLite),
+ * in one statement over a JSON array, as the PostgreSQL path does with jsonb_to_recordset.
+ * A last visit only moves forward: ISO text compares as time, and null leaves it as it is.
+ */
 async function updateMembers(
-  db: Db,
   q: Q,
-  updates: { id: number; balance: number; seq: number }[],
+  updates: { id: number; balance: number; seq: number; lastVisitAt: Date | null }[],
   at: Date,
 ): Promise<void> {
-  for (let i = 0; i < updates.length; i += 500) {
-    const chunk = updates.slice(i, i + 500);
-    const balanceCase = chunk.map(() => 'when ? then ?').join(' ');
-    const bindings: (number | string | Date)[] = [];
-    for (const u of chunk) bindings.push(u.id, u.balance);
-    for (const u of chunk) bindings.push(u.id, u.seq);
-    bindings.push(toDbTime(db, at));
-    bindings.push(...chunk.map((u) => u.id));
-    const cast = db.dialect === 'pg' ? '::bigint' : '';
-    await q.raw(
-      `update members set
-         balance = case id ${balanceCase.replaceAll('then ?', `then ?${cast}`)} end,
-         seq = case id ${balanceCase.replaceAll('then ?', `then ?${cast}`)} end,
-         updated_at = ?
-       where id in (${chunk.map(() => '?').join(',')})`,
-      bindings,
-    );
-  }
+  await q.raw(
+    `update members set
+       balance = x.balance,
+       seq = x.seq,
+       last_visit_at = case
+         when x.visit is not null and (members.last_visit_at is null or x.visit > members.last_visit_at)
+         then x.visit else members.last_visit_at end,
+       updated_at = ?
+     from (select j.value ->> 0 as id, j.value ->> 1 as balance, j.value ->> 2 as seq,
+                  j.value ->> 3 as visit
+             from json_each(?) j) as x
+     where members.id = x.id`,
+    [
+      at.toISOString(),
+      JSON.stringify(
+        updates.map((u) => [u.id, u.balance, u.seq, u.lastVisitAt?.toISOString() ?? null]),
+      ),
+    ],
+  );
 }
 
 interface MemberRow {
@@ -751,4 +771,110 @@ export async function entriesBetween(
     .andWhere('e.created_at', '<', toDbTime(db, to))
     .orderBy('e.id');
   return { opening: before?.balance_after ?? 0, entries: rows.map(toEntryView) };
+}
+
+/**
+ * The statement of the member with this mobile for [from, to): the member as now, the balance
+ * before the window, the balance at its end, and up to `limit` entries in the order they were
+ * written. The window is cut in that order: it starts at the first entry written at or after
+ * `from` and ends before the first one written at or after `to`. Entry times need not follow
+ * the order of writing (each commit stamps its own clock reading), but running balances do; so
+ * opening + Σ points = closing always holds, and consecutive windows neither overlap nor leave
+ * a gap. Undefined when no member has the mobile.
+ */
+export async function statementFor(
+  db: Db,
+  mobile: string,
+  from: Date,
+  to: Date,
+  limit: number,
+): Promise<
+  | {
+      member: { id: number; name: string; mobile: string; balance: number };
+      opening: number;
+      closing: number;
+      entries: {
+        at: string;
+        kind: NewEntryRow['kind'];
+        points: number;
+        balanceAfter: number;
+        showroomCode: string | null;
+        billNumber: string | null;
+        note: string | null;
+      }[];
+      truncated: boolean;
+    }
+  | undefined
+> {
+  // One snapshot, so the closing balance and the entries agree even while sales come in.
+  return db.knex.transaction(
+    async (trx) => {
+      const member: { id: number; name: string; mobile: string; balance: number } | undefined =
+        await trx('members').where('mobile', mobile).first('id', 'name', 'mobile', 'balance');
+      if (!member) return undefined;
+      const memberId = member.id;
+      /** The id of the member's first entry written at or after `at` (none: +Infinity). */
+      const firstIdFrom = async (at: Date): Promise<number> => {
+        const row: { id: number } | undefined = await trx('ledger_entries')
+          .where('member_id', memberId)
+          .andWhere('created_at', '>=', toDbTime(db, at))
+          .orderBy('id')
+          .first('id');
+        return row?.id ?? Number.POSITIVE_INFINITY;
+      };
+      /** The running balance after the member's last entry before id `id` (0 if none). */
+      const balanceBefore = async (id: number): Promise<number> => {
+        const query = trx('ledger_entries').where('member_id', memberId);
+        if (Number.isFinite(id)) void query.andWhere('id', '<', id);
+        const row: { balance_after: number } | undefined = await query
+          .orderBy('id', 'desc')
+          .first('balance_after');
+        return row?.balance_after ?? 0;
+      };
+      const startId = await firstIdFrom(from);
+      const endId = Math.max(startId, await firstIdFrom(to));
+      const query = trx('ledger_entries as e')
+        .leftJoin('showrooms as s', 's.id', 'e.showroom_id')
+        .leftJoin('sales as sa', 'sa.id', 'e.sale_id')
+        .where('e.member_id', memberId)
+        .andWhere('e.id', '>=', startId)
+        .orderBy('e.id')
+        .limit(limit + 1)
+        .select(
+          'e.kind',
+          'e.points',
+          'e.balance_after',
+          'e.created_at',
+          's.code as showroom_code',
+          'sa.bill_number',
+          'e.reason',
+        );
+      if (Number.isFinite(endId)) void query.andWhere('e.id', '<', endId);
+      const rows: {
+        kind: NewEntryRow['kind'];
+        points: number;
+        balance_after: number;
+        created_at: unknown;
+        showroom_code: string | null;
+        bill_number: string | null;
+        reason: string | null;
+      }[] = Number.isFinite(startId) ? await query : [];
+      return {
+        member,
+        opening: await balanceBefore(startId),
+        closing: await balanceBefore(endId),
+        entries: rows.slice(0, limit).map((r) => ({
+          at: fromDbTime(r.created_at),
+          kind: r.kind,
+          points: r.points,
+          balanceAfter: r.balance_after,
+          showroomCode: r.showroom_code,
+          billNumber: r.bill_number,
+          note: r.reason,
+        })),
+        truncated: rows.length > limit,
+      };
+    },
+    db.dialect === 'pg' ? { isolationLevel: 'repeatable read', readOnly: true } : {},
+  );
 }

@@ -1,6 +1,7 @@
 import { ProgramSettings } from '../../shared/points/redeem.ts';
 import { AppError } from '../errors.ts';
 import type { Q } from './ledger-store.ts';
+import { bumpRulesRevision } from './rules-revision.ts';
 
 const PROGRAM = 'program';
 
@@ -21,29 +22,39 @@ export async function saveProgramSettings(
   patch: Record<string, unknown>,
   by: { staffId: number | null; now: Date },
 ): Promise<ProgramSettings> {
-  const row: { value: string } | undefined = await q('settings')
-    .where('key', PROGRAM)
-    .first('value');
-  const saved = (row ? JSON.parse(row.value) : {}) as Record<string, unknown>;
-  const merged: Record<string, unknown> = { ...saved };
-  for (const [key, value] of Object.entries(patch)) {
-    const before = saved[key];
-    merged[key] = isPlainObject(value) && isPlainObject(before) ? { ...before, ...value } : value;
-  }
-  const parsed = ProgramSettings.strict().safeParse(merged);
-  if (!parsed.success) {
-    throw new AppError(
-      'validation',
-      `These settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      parsed.error.issues.map((i) => ({ pointer: `/${i.path.join('/')}`, message: i.message })),
-    );
-  }
-  const value = JSON.stringify(parsed.data);
-  await q('settings')
-    .insert({ key: PROGRAM, value, updated_at: by.now, updated_by: by.staffId })
-    .onConflict('key')
-    .merge(['value', 'updated_at', 'updated_by']);
-  return parsed.data;
+  // Read, merge and write in one transaction. The chain's name and point value travel in the
+  // terminals' rules: the revision moves with the settings, from the CLI (`settings set`) as
+  // from anywhere else.
+  return q.transaction(async (trx) => {
+    const row: { value: string } | undefined = await trx('settings')
+      .where('key', PROGRAM)
+      .first('value');
+    const saved = (row ? JSON.parse(row.value) : {}) as Record<string, unknown>;
+    const merged: Record<string, unknown> = { ...saved };
+    for (const [key, value] of Object.entries(patch)) {
+      const before = saved[key];
+      merged[key] = isPlainObject(value) && isPlainObject(before) ? { ...before, ...value } : value;
+    }
+    const parsed = ProgramSettings.strict().safeParse(merged);
+    if (!parsed.success) {
+      throw new AppError(
+        'validation',
+        `These settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        parsed.error.issues.map((i) => ({ pointer: `/${i.path.join('/')}`, message: i.message })),
+      );
+    }
+    await trx('settings')
+      .insert({
+        key: PROGRAM,
+        value: JSON.stringify(parsed.data),
+        updated_at: by.now,
+        updated_by: by.staffId,
+      })
+      .onConflict('key')
+      .merge(['value', 'updated_at', 'updated_by']);
+    await bumpRulesRevision(trx);
+    return parsed.data;
+  });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

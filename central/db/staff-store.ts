@@ -1,5 +1,6 @@
 import type { StaffRole, StaffView } from '../../shared/protocol/api.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
+import { bumpRulesRevision } from './rules-revision.ts';
 
 export interface StaffRecord extends StaffView {
   passwordHash: string;
@@ -82,22 +83,25 @@ export async function insertStaff(
   },
   at: Date,
 ): Promise<number> {
-  const rows: { id: number }[] = await db
-    .knex('staff')
-    .insert({
-      username: staff.username,
-      name: staff.name,
-      role: staff.role,
-      password_hash: staff.passwordHash,
-      pin_hash: staff.pinHash,
-      showroom_id: staff.showroomId,
-      active: true,
-      created_at: toDbTime(db, at),
-    })
-    .returning('id');
-  const [row] = rows;
-  if (!row) throw new Error('insert into staff returned no id');
-  return row.id;
+  return db.knex.transaction(async (trx) => {
+    const rows: { id: number }[] = await trx('staff')
+      .insert({
+        username: staff.username,
+        name: staff.name,
+        role: staff.role,
+        password_hash: staff.passwordHash,
+        pin_hash: staff.pinHash,
+        showroom_id: staff.showroomId,
+        active: true,
+        created_at: toDbTime(db, at),
+      })
+      .returning('id');
+    const [row] = rows;
+    if (!row) throw new Error('insert into staff returned no id');
+    // Staff are part of the terminals' rules (those with a PIN are listed there).
+    await bumpRulesRevision(trx);
+    return row.id;
+  });
 }
 
 export async function insertSession(
@@ -137,4 +141,13 @@ export async function findShowroomId(db: Db, code: string): Promise<number | und
     .where('code', code)
     .first('id');
   return row?.id;
+}
+
+/** Sets a staff member's PIN hash (the terminals' rules change); false when there is no such username. */
+export async function setStaffPin(db: Db, username: string, pinHash: string): Promise<boolean> {
+  return db.knex.transaction(async (trx) => {
+    const n = await trx('staff').where('username', username).update({ pin_hash: pinHash });
+    if (n > 0) await bumpRulesRevision(trx);
+    return n > 0;
+  });
 }

@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { MemberState, Rules } from '../../shared/protocol/sync.ts';
+import type { MemberState, Rules, StaffRule } from '../../shared/protocol/sync.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
+import { readCatalogueVersion, readSyncFacts } from './rules-revision.ts';
+import { loadProgramSettings } from './settings-store.ts';
 
 interface StateRow {
   id: number;
@@ -11,10 +13,20 @@ interface StateRow {
   tier: string;
   sms_consent: boolean | number;
   seq: number;
+  last_visit_at: unknown;
 }
 
 /** Columns of a member's replicated state. */
-export const STATE_COLUMNS = ['id', 'mobile', 'name', 'balance', 'tier', 'sms_consent', 'seq'];
+export const STATE_COLUMNS = [
+  'id',
+  'mobile',
+  'name',
+  'balance',
+  'tier',
+  'sms_consent',
+  'seq',
+  'last_visit_at',
+];
 
 export function toState(r: StateRow): MemberState {
   return {
@@ -25,6 +37,7 @@ export function toState(r: StateRow): MemberState {
     tier: r.tier,
     smsConsent: fromDbBool(r.sms_consent),
     seq: r.seq,
+    lastVisitAt: r.last_visit_at === null ? null : fromDbTime(r.last_visit_at),
   };
 }
 
@@ -45,10 +58,12 @@ export async function startNewEpoch(q: Q): Promise<string> {
 export interface PulledPage {
   epoch: string;
   head: number;
-  /** JSON text: [[id, mobile, name, balance, tier, smsConsent 0|1, seq], ...] in seq order. */
+  /** JSON text: [[id, mobile, name, balance, tier, smsConsent 0|1, seq, lastVisitAt], ...] in seq order. */
   states: string;
   count: number;
   lastSeq: number;
+  /** The rules' revision in the same snapshot (central's own: not sent to the terminal). */
+  rulesRevision: string;
 }
 
 /**
@@ -62,22 +77,27 @@ export async function pullChanges(db: Db, after: number, limit: number): Promise
       const head: { head: number } | undefined = await trx('change_seq')
         .where('id', 1)
         .first('head');
+      // Instants as central sends them everywhere (toISOString: UTC, milliseconds, Z); SQLite
+      // stores them in that form already.
       const sql =
         db.dialect === 'pg'
           ? `select count(*)::int as count, coalesce(max(seq), 0) as last_seq,
-                    coalesce(json_agg(json_build_array(id, mobile, name, balance, tier, sms_consent::int, seq) order by seq), '[]')::text as states
-               from (select id, mobile, name, balance, tier, sms_consent, seq
+                    coalesce(json_agg(json_build_array(id, mobile, name, balance, tier, sms_consent::int, seq,
+                      to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by seq), '[]')::text as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at
                        from members where seq > ? order by seq limit ?) t`
           : `select count(*) as count, coalesce(max(seq), 0) as last_seq,
-                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq) order by seq), '[]') as states
-               from (select id, mobile, name, balance, tier, sms_consent, seq
+                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq, last_visit_at) order by seq), '[]') as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at
                        from members where seq > ? order by seq limit ?) t`;
       const result: unknown = await trx.raw(sql, [after, limit]);
       const row = (
         db.dialect === 'pg' ? (result as { rows: unknown[] }).rows[0] : (result as unknown[])[0]
       ) as { count: number | string; last_seq: number | string; states: string };
+      const facts = await readSyncFacts(trx);
       return {
-        epoch: await getEpoch(trx),
+        epoch: facts.epoch,
+        rulesRevision: facts.rulesRevision,
         head: head?.head ?? 0,
         states: row.states,
         count: Number(row.count),
@@ -98,8 +118,38 @@ export async function memberStates(db: Db, ids: number[]): Promise<Map<number, M
   return new Map(rows.map((r) => [r.id, toState(r)]));
 }
 
-/** Showrooms, categories and rates, with a version that changes whenever any of them does. */
-export async function loadRules(q: Q): Promise<Rules> {
+/** The chain-wide part of the rules, loaded once for every showroom. */
+export interface ChainRules {
+  /** The rules revision these were read with (see bumpRulesRevision). */
+  revision: string;
+  common: Omit<Rules, 'version' | 'staff'>;
+  /** Hash of `common`, so a showroom's version is a hash of it and its staff. */
+  commonHash: string;
+  /** Active staff with a PIN of each showroom, by showroom id, in id order. */
+  staffByShowroom: Map<number, StaffRule[]>;
+  /** Active chain-wide managers and admins with a PIN, in id order. */
+  chainWideStaff: StaffRule[];
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/**
+ * Everything in the terminals' rules that does not depend on the showroom (program settings,
+ * showrooms, categories, rates, the catalogue's version), and the staff who may appear in them,
+ * grouped by showroom once; all read in one snapshot with the rules' revision.
+ */
+export async function loadChainRules(db: Db): Promise<ChainRules> {
+  return db.knex.transaction(
+    (trx) => readChainRules(trx),
+    db.dialect === 'pg' ? { isolationLevel: 'repeatable read', readOnly: true } : {},
+  );
+}
+
+async function readChainRules(q: Q): Promise<ChainRules> {
+  const { rulesRevision } = await readSyncFacts(q);
+  const settings = await loadProgramSettings(q);
   const showrooms: { code: string; name: string; city: string }[] = await q('showrooms')
     .select('code', 'name', 'city')
     .orderBy('code');
@@ -116,11 +166,87 @@ export async function loadRules(q: Q): Promise<Rules> {
     pointsPer100Rupees: r.points_per_100_rupees,
     effectiveFrom: fromDbTime(r.effective_from),
   }));
-  const version = createHash('sha256')
-    .update(JSON.stringify([showrooms, categories, rates]))
-    .digest('hex')
-    .slice(0, 16);
-  return { version, showrooms, categories, rates };
+  const staffRows: {
+    id: number;
+    username: string;
+    name: string;
+    role: StaffRule['role'];
+    pin_hash: string;
+    showroom_id: number | null;
+  }[] = await q('staff')
+    .where('active', true)
+    .whereNotNull('pin_hash')
+    .where((w) => {
+      void w.whereNotNull('showroom_id').orWhereIn('role', ['manager', 'admin']);
+    })
+    .select('id', 'username', 'name', 'role', 'pin_hash', 'showroom_id')
+    .orderBy('id');
+  const common = {
+    chainName: settings.chainName,
+    pointValuePaise: settings.pointValuePaise,
+    showrooms,
+    categories,
+    rates,
+    catalogueVersion: await readCatalogueVersion(q),
+  };
+  const staffByShowroom = new Map<number, StaffRule[]>();
+  const chainWideStaff: StaffRule[] = [];
+  for (const r of staffRows) {
+    const staff = {
+      id: r.id,
+      username: r.username,
+      name: r.name,
+      role: r.role,
+      pinHash: r.pin_hash,
+    };
+    if (r.showroom_id === null) chainWideStaff.push(staff);
+    else {
+      let list = staffByShowroom.get(r.showroom_id);
+      if (!list) staffByShowroom.set(r.showroom_id, (list = []));
+      list.push(staff);
+    }
+  }
+  return {
+    revision: rulesRevision,
+    common,
+    commonHash: hashOf(common),
+    staffByShowroom,
+    chainWideStaff,
+  };
+}
+
+/**
+ * One showroom's rules: the chain-wide part, and the staff who may sign in there (its own, and
+ * chain-wide managers and admins, in id order). The version changes whenever any of it does.
+ */
+export function rulesForShowroom(chain: ChainRules, showroomId: number): Rules {
+  const staff = mergeById(chain.staffByShowroom.get(showroomId) ?? [], chain.chainWideStaff);
+  const version = hashOf([chain.commonHash, staff]).slice(0, 16);
+  return { version, ...chain.common, staff };
+}
+
+/** Two lists in id order merged into one, in id order. */
+function mergeById(a: readonly StaffRule[], b: readonly StaffRule[]): StaffRule[] {
+  const out: StaffRule[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x !== undefined && (y === undefined || x.id < y.id)) {
+      out.push(x);
+      i += 1;
+    } else if (y !== undefined) {
+      out.push(y);
+      j += 1;
+    }
+  }
+  return out;
+}
+
+/** The rules a terminal of this showroom replicates (see loadChainRules and rulesForShowroom). */
+export async function loadRules(db: Db, showroomId: number): Promise<Rules> {
+  return rulesForShowroom(await loadChainRules(db), showroomId);
 }
 
 export interface TerminalRecord {

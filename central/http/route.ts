@@ -34,6 +34,8 @@ export interface RouteDef<
   query?: Q;
   headers?: H;
   body?: B;
+  /** A larger body limit than the app's (BODY_LIMIT_KB), for a bulk upload. */
+  bodyLimitKb?: number;
   responses: Record<number, { description: string; schema?: Schema }>;
   handler: (input: {
     params: Out<P>;

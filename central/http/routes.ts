@@ -39,6 +39,10 @@ export interface RouteDeps {
 }
 
 const problem = (description: string) => ({ description });
+
+/** Only terminals receive PINs, and only their showroom's cashiers': a chain-wide cashier's is useless. */
+const CASHIER_PIN_NEEDS_SHOWROOM =
+  'A cashier signs in with a PIN only at the counters of their own showroom: give the cashier a showroom (showroomCode) to set a PIN.';
 const MAX_RANGE_DAYS = 366;
 
 /** Refuses sign-in for a while after repeated failures for one username. */
@@ -275,7 +279,10 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       tag: 'staff',
       access: 'admin',
       body: api.CreateStaffRequest,
-      responses: { 201: { description: 'Created', schema: api.StaffView } },
+      responses: {
+        201: { description: 'Created', schema: api.StaffView },
+        422: problem('A PIN for a cashier of no showroom (no counter would ever take it)'),
+      },
       handler: async ({ body }) => {
         const now = deps.clock.now();
         let showroomId: number | null = null;
@@ -284,6 +291,11 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
           if (showroomId === null) {
             throw new AppError('unknown-showroom', `There is no showroom ${body.showroomCode}.`);
           }
+        }
+        if (body.pin && body.role === 'cashier' && showroomId === null) {
+          throw new AppError('pin-needs-showroom', CASHIER_PIN_NEEDS_SHOWROOM, [
+            { pointer: '/showroomCode', message: 'a cashier with a PIN belongs to a showroom' },
+          ]);
         }
         if (await staffStore.findStaffByUsername(deps.db, body.username)) {
           throw new AppError('already-exists', `The username ${body.username} is taken.`);
@@ -310,6 +322,37 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
             showroomCode: body.showroomCode ?? null,
           },
         };
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/api/staff/:username/pin',
+      operationId: 'setStaffPin',
+      summary: 'Set a staff member PIN for signing in at the counter',
+      tag: 'staff',
+      access: 'admin',
+      params: api.UsernameParams,
+      body: api.PinRequest,
+      responses: {
+        200: {
+          description: 'Set; terminals have it within seconds',
+          schema: z.object({ username: z.string(), pinSet: z.literal(true) }),
+        },
+        404: problem('No staff member has this username'),
+        422: problem('The staff member is a cashier of no showroom'),
+      },
+      handler: async ({ params, body }) => {
+        const staff = await staffStore.findStaffByUsername(deps.db, params.username);
+        if (staff?.role === 'cashier' && staff.showroomId === null) {
+          throw new AppError('pin-needs-showroom', CASHIER_PIN_NEEDS_SHOWROOM);
+        }
+        const set = await staffStore.setStaffPin(
+          deps.db,
+          params.username,
+          await hashSecret(body.pin),
+        );
+        if (!set) throw new AppError('not-found', `There is no staff member ${params.username}.`);
+        return { status: 200, body: { username: params.username, pinSet: true } };
       },
     }),
     route({
@@ -429,6 +472,53 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
         }
         return { status: 201, body };
       },
+    }),
+    route({
+      method: 'put',
+      path: '/api/products',
+      operationId: 'putProducts',
+      summary: 'Add or update catalogue products by SKU (up to 5,000 a call)',
+      tag: 'catalogue',
+      access: 'admin',
+      body: api.PutProductsRequest,
+      bodyLimitKb: 5 * 1024,
+      responses: {
+        200: { description: 'Saved, all of them', schema: api.PutProductsResult },
+        422: problem('A product names an unknown category; nothing was saved'),
+      },
+      handler: async ({ body }) => {
+        const saved = await catalogue.upsertProducts(deps.db, body.products, deps.clock.now());
+        if (!saved.ok) {
+          const first = saved.unknown[0];
+          throw new AppError(
+            'unknown-category',
+            `Product ${first?.sku ?? ''} names the unknown category ${first?.categoryCode ?? ''}${saved.unknown.length > 1 ? ` (and ${saved.unknown.length - 1} more)` : ''}; nothing was saved.`,
+            saved.unknown.slice(0, 100).map((u) => ({
+              pointer: `/products/${u.index}/categoryCode`,
+              message: `SKU ${u.sku}: unknown category ${u.categoryCode}`,
+            })),
+          );
+        }
+        return { status: 200, body: { created: saved.created, updated: saved.updated } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/products',
+      operationId: 'listProducts',
+      summary: 'List catalogue products, by category or text',
+      tag: 'catalogue',
+      access: 'manager',
+      query: api.ProductsQuery,
+      responses: { 200: { description: 'Products by SKU', schema: api.ProductList } },
+      handler: async ({ query }) => ({
+        status: 200,
+        body: await catalogue.listProducts(deps.db, {
+          category: query.category,
+          q: query.q,
+          limit: query.limit ?? 1_000,
+        }),
+      }),
     }),
     route({
       method: 'post',

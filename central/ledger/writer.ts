@@ -13,7 +13,7 @@ import type {
   StaffRole,
 } from '../../shared/protocol/api.ts';
 import { AppError } from '../errors.ts';
-import type { Db } from '../db/connect.ts';
+import { fromDbTime, type Db } from '../db/connect.ts';
 import * as store from '../db/ledger-store.ts';
 import type { Clock } from '../time.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -294,10 +294,14 @@ export class LedgerWriter {
           ? [saleHeads.get(command.saleId)?.memberId ?? 0]
           : [],
     );
-    const members = new Map<number, store.LockedMember & { dirty: boolean }>();
+    const members = new Map<
+      number,
+      store.LockedMember & { dirty: boolean; visitedAt: Date | null }
+    >();
     const memberIdByMobile = new Map<string, number>();
     const remember = (m: store.LockedMember, dirty: boolean) => {
-      members.set(m.id, { ...m, balance: m.balance, dirty });
+      const visitedAt = m.last_visit_at === null ? null : new Date(fromDbTime(m.last_visit_at));
+      members.set(m.id, { ...m, balance: m.balance, dirty, visitedAt });
       memberIdByMobile.set(m.mobile, m.id);
     };
     for (const m of await store.lockMembers(db, trx, {
@@ -436,7 +440,14 @@ export class LedgerWriter {
               created = false;
             } else {
               remember(
-                { id, mobile: req.mobile, balance: 0, name: req.name, sms_consent: req.smsConsent },
+                {
+                  id,
+                  mobile: req.mobile,
+                  balance: 0,
+                  name: req.name,
+                  sms_consent: req.smsConsent,
+                  last_visit_at: null,
+                },
                 true,
               );
             }
@@ -483,6 +494,12 @@ export class LedgerWriter {
             bills.add(bill);
             member.balance += earning.points;
             member.dirty ||= earning.points !== 0;
+            // The member's last visit is replicated state: a later one restamps the member
+            // even when the sale earns nothing. A late (offline) bill leaves it as it is.
+            if (member.visitedAt === null || soldAt > member.visitedAt) {
+              member.visitedAt = soldAt;
+              member.dirty = true;
+            }
             const balanceAfter = member.balance;
             newSales.push({
               key: command.key,
@@ -775,7 +792,9 @@ export class LedgerWriter {
     if (earned.length > 0) await this.options.inTransaction?.(trx, { now, earned });
     const answers = idempotent.map((i) => ({ ...i, response: i.body() }));
     await store.insertIdempotent(db, trx, answers, now);
-    const dirty = [...members.values()].filter((m) => m.dirty);
+    const dirty = [...members.values()]
+      .filter((m) => m.dirty)
+      .map((m) => ({ id: m.id, balance: m.balance, lastVisitAt: m.visitedAt }));
     const stamp = await store.stampMembers(db, trx, dirty, now);
     if (stamp) sink.stamp = stamp;
     const memberViews: Map<number, Member> = await store.loadMembers(

@@ -2,6 +2,9 @@ import type http from 'node:http';
 import { EventEmitter } from 'node:events';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import {
+  CATALOGUE_PULL,
+  CataloguePullRequest,
+  type CataloguePage,
   type ChangePush,
   Hello,
   HEARTBEAT_MS,
@@ -18,6 +21,8 @@ import {
 } from '../../shared/protocol/sync.ts';
 import { AppError, PROBLEMS } from '../errors.ts';
 import type { Db } from '../db/connect.ts';
+import { cataloguePage } from '../db/catalogue-store.ts';
+import { readSyncFacts } from '../db/rules-revision.ts';
 import type { Stamp } from '../db/ledger-store.ts';
 import * as syncStore from '../db/sync-store.ts';
 import { hashRequest, type Actor, type LedgerWriter } from '../ledger/writer.ts';
@@ -27,6 +32,11 @@ import { isTerminalSecret } from './pairing.ts';
 
 /** Where Socket.IO listens on central's HTTP server. */
 export const SYNC_PATH = '/sync/socket.io';
+
+/** The Socket.IO room of a showroom's terminals. */
+function showroomRoom(showroomId: number): string {
+  return `showroom:${showroomId}`;
+}
 
 type TerminalData = CounterRef;
 
@@ -70,7 +80,21 @@ export class SyncServer {
   private epoch: string | undefined;
   /** Settles once the epoch is known. */
   readonly ready: Promise<void>;
-  private rules: { value: Rules; loadedAtMs: number } | undefined;
+  /**
+   * The rules' chain-wide part and each showroom's rules, read again only when the rules
+   * revision in the database moved (any process, the CLI): `asked` is the revision that made
+   * it load, `loaded` the one it read.
+   */
+  private rules:
+    | {
+        asked: string;
+        loaded: string | undefined;
+        chain: Promise<syncStore.ChainRules>;
+        byShowroom: Map<number, Rules>;
+      }
+    | undefined;
+  /** What this process has done, for tests and diagnostics. */
+  readonly stats = { rulesLoads: 0, cataloguePages: 0 };
   /** Whether other central processes share this namespace through an adapter. */
   private readonly clustered: boolean;
   private readonly requests: NonNullable<SyncOptions['requests']>;
@@ -153,12 +177,40 @@ export class SyncServer {
     return this.epoch ?? '';
   }
 
-  private async currentRules(): Promise<Rules> {
-    const now = performance.now();
-    if (!this.rules || now - this.rules.loadedAtMs > 5_000) {
-      this.rules = { value: await syncStore.loadRules(this.deps.db.knex), loadedAtMs: now };
+  /**
+   * The rules of a showroom's terminals at `revision` (or later). The chain-wide part is read
+   * once for every showroom (and once for concurrent callers), and only when the revision moved;
+   * each showroom adds its own staff.
+   */
+  private async currentRules(showroomId: number, revision: string): Promise<Rules> {
+    let cached = this.rules;
+    if (!cached || (cached.asked !== revision && cached.loaded !== revision)) {
+      const chain = syncStore.loadChainRules(this.deps.db);
+      const entry = {
+        asked: revision,
+        loaded: undefined as string | undefined,
+        chain,
+        byShowroom: new Map<number, Rules>(),
+      };
+      this.rules = cached = entry;
+      this.stats.rulesLoads += 1;
+      chain.then(
+        (read) => {
+          entry.loaded = read.revision;
+        },
+        () => {
+          // A failed read is not kept: the next caller reads again.
+          if (this.rules === entry) this.rules = undefined;
+        },
+      );
     }
-    return this.rules.value;
+    const chain = await cached.chain;
+    let rules = cached.byShowroom.get(showroomId);
+    if (!rules) {
+      rules = syncStore.rulesForShowroom(chain, showroomId);
+      cached.byShowroom.set(showroomId, rules);
+    }
+    return rules;
   }
 
   private async admit(socket: Socket): Promise<void> {
@@ -202,6 +254,8 @@ export class SyncServer {
   private serve(socket: Socket): void {
     const terminal = socket.data as TerminalData;
     void socket.join(`terminal:${terminal.terminalId}`);
+    // Heartbeats go out per showroom: each carries the version of that showroom's rules.
+    void socket.join(showroomRoom(terminal.showroomId));
     this.deps.log.info(
       { event: 'sync:connected', terminal: terminal.terminalId },
       'terminal connected',
@@ -209,7 +263,19 @@ export class SyncServer {
     socket.on('sync:pull', (raw: unknown, maybeAck: unknown) => {
       const ack = asAck(maybeAck);
       if (!ack) return;
-      this.pull(raw).then(
+      this.pull(terminal, raw).then(
+        (answer) => {
+          ack(answer);
+        },
+        (error: unknown) => {
+          ack({ error: problemOf(this.deps.log, error) });
+        },
+      );
+    });
+    socket.on(CATALOGUE_PULL, (raw: unknown, maybeAck: unknown) => {
+      const ack = asAck(maybeAck);
+      if (!ack) return;
+      this.catalogue(raw).then(
         (answer) => {
           ack(answer);
         },
@@ -266,7 +332,7 @@ export class SyncServer {
     });
   }
 
-  private async pull(raw: unknown): Promise<PullResponse> {
+  private async pull(terminal: TerminalData, raw: unknown): Promise<PullResponse> {
     const request = PullRequest.safeParse(raw);
     if (!request.success)
       throw new AppError(
@@ -274,8 +340,9 @@ export class SyncServer {
         `sync:pull: ${request.error.issues[0]?.message ?? 'invalid'}`,
       );
     const { after, limit, rulesVersion } = request.data;
-    const page = await syncStore.pullChanges(this.deps.db, after, limit);
-    const rules = await this.currentRules();
+    const { rulesRevision, ...page } = await syncStore.pullChanges(this.deps.db, after, limit);
+    // Only the rules travel here, never the catalogue: an answer stays a page of states.
+    const rules = await this.currentRules(terminal.showroomId, rulesRevision);
     return {
       ...page,
       // As a binary attachment: 700 kB of JSON text inside a JSON packet would be escaped by
@@ -284,6 +351,25 @@ export class SyncServer {
       hasMore: page.count === limit,
       ...(rulesVersion === rules.version ? {} : { rules }),
       serverTime: this.deps.clock.now().toISOString(),
+    };
+  }
+
+  /** One page of the catalogue (`catalogue:pull`), fetched by a terminal in the background. */
+  private async catalogue(raw: unknown): Promise<CataloguePage> {
+    const request = CataloguePullRequest.safeParse(raw);
+    if (!request.success)
+      throw new AppError(
+        'validation',
+        `catalogue:pull: ${request.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    const { afterSku, limit } = request.data;
+    const page = await cataloguePage(this.deps.db, afterSku, limit);
+    this.stats.cataloguePages += 1;
+    return {
+      version: page.version,
+      products: page.products,
+      hasMore: page.hasMore,
+      nextAfterSku: page.hasMore ? (page.products.at(-1)?.sku ?? null) : null,
     };
   }
 
@@ -420,19 +506,22 @@ export class SyncServer {
         .knex('change_seq')
         .where('id', 1)
         .first('head');
-      const rules = await this.currentRules();
-      // Re-read, so that `new-epoch` run beside a live central takes effect within a beat.
-      this.epoch = await syncStore.getEpoch(this.deps.db.knex);
-      this.nsp.local.emit('sync:head', {
-        epoch: this.epoch,
-        head: head?.head ?? 0,
-        rulesVersion: rules.version,
-        serverTime: this.deps.clock.now().toISOString(),
-      } satisfies HeadBeat);
+      // Re-read, so that `new-epoch` run beside a live central takes effect within a beat; and
+      // the rules' revision, one value: the rules are read again only when it moved.
+      const facts = await readSyncFacts(this.deps.db.knex);
+      this.epoch = facts.epoch;
+      const sockets = [...this.nsp.sockets.values()].map((s) => s.data as TerminalData);
+      for (const showroomId of new Set(sockets.map((t) => t.showroomId))) {
+        const rules = await this.currentRules(showroomId, facts.rulesRevision);
+        this.nsp.local.to(showroomRoom(showroomId)).emit('sync:head', {
+          epoch: this.epoch,
+          head: head?.head ?? 0,
+          rulesVersion: rules.version,
+          serverTime: this.deps.clock.now().toISOString(),
+        } satisfies HeadBeat);
+      }
       // A terminal revoked from another process or the CLI is cut off within one heartbeat.
-      const connected = [...this.nsp.sockets.values()].map(
-        (s) => (s.data as TerminalData).terminalId,
-      );
+      const connected = sockets.map((t) => t.terminalId);
       if (connected.length > 0) {
         const revoked: { id: string }[] = await this.deps.db
           .knex('terminals')

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_BILL_PAISE } from '../money.ts';
+import { NOT_STORABLE, storable } from '../protocol/api.ts';
 
 const int = (min: number, max: number, fallback: number) =>
   z.int().min(min).max(max).default(fallback);
@@ -36,6 +37,14 @@ export const WishSettings = z.object({
 
 /** The program's redemption and notice rules, as the chain configures them. */
 export const ProgramSettings = z.object({
+  /** The chain's name as the counter shows it and slips print it. */
+  chainName: z
+    .string()
+    .trim()
+    .min(1, 'the chain needs a name')
+    .max(80, 'a chain name has at most 80 characters')
+    .refine(storable, NOT_STORABLE)
+    .default('Showroom Loyalty'),
   /** What one point is worth off a bill, in paise (100 = ₹1). */
   pointValuePaise: int(1, 100_000, 100),
   /** Fewest points a member may redeem at once. */

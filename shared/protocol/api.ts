@@ -381,6 +381,92 @@ export const Category = z
 
 export const CodeParams = z.object({ code: Code });
 
+/** Most products one `PUT /api/products` may carry. */
+export const MAX_PRODUCTS_PER_PUT = 5_000;
+
+/** A SKU as a product catalogue holds it (a barcode such as an EAN-13, or the chain's own code). */
+export const Sku = Reference('a SKU');
+
+export const ProductInput = z
+  .object({
+    sku: Sku,
+    name: z.string().trim().min(1).max(120).refine(storable, NOT_STORABLE),
+    categoryCode: Code,
+    active: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Default true for a new product; unchanged for one that exists.' }),
+  })
+  .meta({ id: 'ProductInput' });
+
+export const PutProductsRequest = z
+  .object({
+    products: z
+      .array(ProductInput)
+      .min(1, 'send at least one product')
+      .max(MAX_PRODUCTS_PER_PUT, `at most ${MAX_PRODUCTS_PER_PUT} products per call`),
+  })
+  .superRefine((body, ctx) => {
+    const seen = new Set<string>();
+    body.products.forEach((p, i) => {
+      if (seen.has(p.sku)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `SKU ${p.sku} is listed twice`,
+          path: ['products', i, 'sku'],
+        });
+      }
+      seen.add(p.sku);
+    });
+  })
+  .meta({ id: 'PutProductsRequest' });
+
+export const PutProductsResult = z
+  .object({ created: z.int(), updated: z.int() })
+  .meta({ id: 'PutProductsResult' });
+
+export const Product = z
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    categoryCode: z.string(),
+    active: z.boolean(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Product' });
+
+export const ProductsQuery = z.object({
+  category: Code.optional(),
+  q: z
+    .string()
+    .trim()
+    .max(64)
+    .refine(storable, NOT_STORABLE)
+    .optional()
+    .meta({ description: 'Part of the name (any case), or the start of the SKU.' }),
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'a limit is 1–5000')
+    .transform(Number)
+    .pipe(z.number().max(MAX_PRODUCTS_PER_PUT, 'a limit is 1–5000'))
+    .optional(),
+});
+
+export const ProductList = z
+  .object({
+    products: z.array(Product),
+    truncated: z.boolean().meta({ description: 'More products match than were listed.' }),
+  })
+  .meta({ id: 'ProductList' });
+
+export const UsernameParams = z.object({
+  username: z.string().regex(/^[a-z0-9._-]{3,64}$/, 'a username is 3–64 of a-z 0-9 . _ -'),
+});
+
+export const PinRequest = z
+  .object({ pin: z.string().regex(/^\d{4,8}$/, 'a PIN is 4–8 digits') })
+  .meta({ id: 'PinRequest' });
+
 /** RFC 9457 problem details, as every error is answered. */
 export const Problem = z
   .object({

@@ -5,13 +5,16 @@ import { EnrolRequest, INTERNAL_KEY_PREFIX, SaleRequest } from './api.ts';
  * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose version
  * differs, with a message naming both; see docs/protocol.md.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** How often central tells every terminal its head, so an idle terminal notices a missed push. */
 export const HEARTBEAT_MS = 5_000;
 
 /** Most member states in one pull answer. */
 export const MAX_PULL = 10_000;
+
+/** Most products in one `catalogue:pull` answer. */
+export const MAX_CATALOGUE_PAGE = 5_000;
 
 /** A member's replicated state, stamped with the change number that produced it. */
 export const MemberState = z.object({
@@ -22,12 +25,42 @@ export const MemberState = z.object({
   tier: z.string(),
   smsConsent: z.boolean(),
   seq: z.int().positive(),
+  /** When the member's latest sale anywhere was made (ISO, UTC); null before the first. */
+  lastVisitAt: z.iso.datetime().nullable(),
 });
 export type MemberState = z.infer<typeof MemberState>;
 
-/** What a terminal needs to compute points offline: showrooms, categories and their rates. */
+/** A staff member who may sign in at a terminal, with the scrypt hash of their PIN. */
+export const StaffRule = z.object({
+  id: z.int().positive(),
+  username: z.string(),
+  name: z.string(),
+  role: z.enum(['cashier', 'manager', 'admin']),
+  /** `scrypt$N$r$p$salt$key` (shared/secret-hash.ts): slow to guess, never the PIN itself. */
+  pinHash: z.string(),
+});
+export type StaffRule = z.infer<typeof StaffRule>;
+
+/** A product of the chain's catalogue: a scanned SKU (often an EAN-13) becomes a bill line. */
+export const ProductRule = z.object({
+  sku: z.string(),
+  name: z.string(),
+  categoryCode: z.string(),
+});
+export type ProductRule = z.infer<typeof ProductRule>;
+
+/**
+ * What a terminal needs at the counter while offline: showrooms, categories and their rates,
+ * the program's name and point value, the staff who may sign in there, and which catalogue is
+ * current (the products themselves come by `catalogue:pull`, page by page). Rules are per
+ * showroom (the staff differ); `version` changes whenever anything in them does.
+ */
 export const Rules = z.object({
   version: z.string(),
+  /** The chain's name as slips print it. */
+  chainName: z.string(),
+  /** What one point is worth off a bill, in paise. */
+  pointValuePaise: z.int().positive(),
   showrooms: z.array(z.object({ code: z.string(), name: z.string(), city: z.string() })),
   categories: z.array(z.object({ code: z.string(), name: z.string() })),
   rates: z.array(
@@ -37,8 +70,42 @@ export const Rules = z.object({
       effectiveFrom: z.string(),
     }),
   ),
+  /**
+   * Active staff with a PIN of the terminal's own showroom, and chain-wide managers and admins;
+   * nobody else's PIN hash leaves central.
+   */
+  staff: z.array(StaffRule),
+  /**
+   * The version of the catalogue (active products). A terminal holding another one fetches it
+   * with `catalogue:pull` in the background; the catalogue never rides inside the rules.
+   */
+  catalogueVersion: z.string(),
 });
 export type Rules = z.infer<typeof Rules>;
+
+/** The event a terminal fetches the catalogue with, one page per acknowledgement. */
+export const CATALOGUE_PULL = 'catalogue:pull';
+
+/** `catalogue:pull` request: active products with a SKU after `afterSku` (from the first when absent). */
+export const CataloguePullRequest = z.object({
+  afterSku: z.string().min(1).max(64).optional(),
+  limit: z.int().min(1).max(MAX_CATALOGUE_PAGE),
+});
+export type CataloguePullRequest = z.infer<typeof CataloguePullRequest>;
+
+/**
+ * `catalogue:pull` answer: up to `limit` active products in SKU order (keyset: the next page
+ * starts after `nextAfterSku`), all read in one snapshot with the catalogue's `version`. A page
+ * whose version differs from the previous page's means the catalogue changed mid-way: start over.
+ */
+export const CataloguePage = z.object({
+  version: z.string(),
+  products: z.array(ProductRule),
+  hasMore: z.boolean(),
+  /** The last SKU of this page when `hasMore`; null on the last page. */
+  nextAfterSku: z.string().nullable(),
+});
+export type CataloguePage = z.infer<typeof CataloguePage>;
 
 /** The handshake a terminal sends when it connects (Socket.IO `auth`). */
 export const Hello = z.object({
@@ -58,9 +125,18 @@ export const PullRequest = z.object({
 export type PullRequest = z.infer<typeof PullRequest>;
 
 /** Columns of a state row in a pull answer's `states` text, in this order. */
-export const STATE_ROW = ['id', 'mobile', 'name', 'balance', 'tier', 'smsConsent', 'seq'] as const;
+export const STATE_ROW = [
+  'id',
+  'mobile',
+  'name',
+  'balance',
+  'tier',
+  'smsConsent',
+  'seq',
+  'lastVisitAt',
+] as const;
 
-/** One state row: [id, mobile, name, balance, tier, smsConsent (0 or 1), seq]. */
+/** One state row: [id, mobile, name, balance, tier, smsConsent (0 or 1), seq, lastVisitAt]. */
 export const StateRow = z.tuple([
   z.int().positive(),
   z.string(),
@@ -69,6 +145,7 @@ export const StateRow = z.tuple([
   z.string(),
   z.union([z.literal(0), z.literal(1)]),
   z.int().positive(),
+  z.iso.datetime().nullable(),
 ]);
 
 /**
@@ -77,7 +154,7 @@ export const StateRow = z.tuple([
  */
 export function parseStateRows(text: string): MemberState[] {
   const rows = z.array(StateRow).parse(JSON.parse(text));
-  return rows.map(([id, mobile, name, balance, tier, smsConsent, seq]) => ({
+  return rows.map(([id, mobile, name, balance, tier, smsConsent, seq, lastVisitAt]) => ({
     id,
     mobile,
     name,
@@ -85,6 +162,7 @@ export function parseStateRows(text: string): MemberState[] {
     tier,
     smsConsent: smsConsent === 1,
     seq,
+    lastVisitAt,
   }));
 }
 
@@ -126,6 +204,7 @@ export type ChangePush = z.infer<typeof ChangePush>;
 export const HeadBeat = z.object({
   epoch: z.string(),
   head: z.int().min(0),
+  /** The version of the rules of the receiving terminal's showroom. */
   rulesVersion: z.string(),
   serverTime: z.iso.datetime(),
 });
