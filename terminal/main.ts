@@ -6,6 +6,7 @@ import pino from 'pino';
 import { PROTOCOL_VERSION } from '../shared/protocol/sync.ts';
 import { credentialsPath, saveCredentials } from './credentials.ts';
 import { TerminalCore, CounterError } from './core.ts';
+import { DEFAULT_COUNTER_PORT, startCounter } from './server/start.ts';
 import { createInterface } from 'node:readline';
 import { formatRupees, parseRupees } from '../shared/money.ts';
 import type { RedemptionView } from '../shared/protocol/redeem.ts';
@@ -13,6 +14,14 @@ import type { RedemptionView } from '../shared/protocol/redeem.ts';
 const USAGE = `Usage: npm run terminal -- <command>
 
   run                       connect to central and keep the cache in sync (default)
+  serve [--port N] [--printer ADDR] [--printer-type epson|star] [--printer-width 48|32]
+        [--scanner SPEC]... [--stop-on-stdin-end]
+                            run the counter: sync, devices, and the screens and POS API on
+                            http://127.0.0.1:N/ (default 7420; COUNTER_PORT, PRINTER,
+                            PRINTER_TYPE, SCANNERS=spec,spec also work). Prints one JSON line
+                            {"event":"counter:ready","url":...,"uiUrl":...} when ready.
+                            ADDR: tcp://host:9100, /dev/usb/lp0, serial:/dev/ttyUSB0?baud=9600
+                            SPEC: serial:/dev/ttyUSB0?baud=9600 (COM3 on Windows), hid
   pair --central URL --code CODE [--name NAME] [--force]
                             pair this counter with central using a one-time code
                             (an admin prints one: npm run central -- pairing-code --showroom CODE)
@@ -43,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return pair(dataDir, rest);
     case 'run':
       return run(dataDir);
+    case 'serve':
+      return serve(dataDir, rest);
     case 'status':
       return withCore(dataDir, (core) => {
         console.log(JSON.stringify(core.status(), null, 2));
@@ -200,6 +211,78 @@ async function run(dataDir: string): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await core.stop();
+  return 0;
+}
+
+async function serve(dataDir: string, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      printer: { type: 'string' },
+      'printer-type': { type: 'string' },
+      'printer-width': { type: 'string' },
+      scanner: { type: 'string', multiple: true },
+      'stop-on-stdin-end': { type: 'boolean', default: false },
+    },
+  });
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const portText = values.port ?? process.env.COUNTER_PORT ?? String(DEFAULT_COUNTER_PORT);
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    return usage(`--port must be a port number, not "${portText}".`);
+  }
+  const printerType = values['printer-type'] ?? process.env.PRINTER_TYPE ?? 'epson';
+  if (printerType !== 'epson' && printerType !== 'star') {
+    return usage(`--printer-type must be epson or star, not "${printerType}".`);
+  }
+  const widthText = values['printer-width'] ?? process.env.PRINTER_WIDTH ?? '48';
+  if (widthText !== '48' && widthText !== '32') {
+    return usage(`--printer-width must be 48 (80 mm paper) or 32 (58 mm), not "${widthText}".`);
+  }
+  const printer = values.printer ?? process.env.PRINTER;
+  const scanners = values.scanner ?? (process.env.SCANNERS ? process.env.SCANNERS.split(',') : []);
+  let handle;
+  try {
+    handle = await startCounter({
+      dataDir,
+      port,
+      ...(printer ? { printer } : {}),
+      printerCommandSet: printerType,
+      printerWidthChars: widthText === '48' ? 48 : 32,
+      scanners,
+      log: (error) => {
+        log.error({ event: 'counter:error', err: error }, 'request failed');
+      },
+    });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  handle.core.on('refused', (r: { message: string }) => {
+    log.error({ event: 'terminal:refused' }, r.message);
+  });
+  handle.core.sync.on('error-note', (e: Error) => {
+    log.warn({ event: 'terminal:sync-error' }, e.message);
+  });
+  console.log(
+    JSON.stringify({
+      event: 'counter:ready',
+      terminalId: handle.core.credentials.terminalId,
+      url: handle.url,
+      uiUrl: handle.uiUrl,
+      posApi: `${handle.url}pos/v1/openapi.json`,
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    // Windows has no SIGTERM: a parent (the Electron shell) stops the core by closing stdin.
+    if (values['stop-on-stdin-end']) {
+      process.stdin.once('end', resolve).once('close', resolve).resume();
+    }
+  });
+  await handle.close();
   return 0;
 }
 
