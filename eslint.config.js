@@ -3,9 +3,10 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'test-results/'] },
+  { ignores: ['node_modules/', '.tools/', 'data/', 'test-results/', 'terminal/ui/dist/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -41,6 +42,40 @@ export default tseslint.config(
   {
     files: ['terminal/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/central/**'] }] },
+  },
+  {
+    // The counter's screens run in a browser (bundled by Vite), never in Node: pure shared
+    // modules and the contract's types only.
+    files: ['terminal/ui/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      ...reactHooks.configs.flat['recommended-latest'].rules,
+      'react-hooks/exhaustive-deps': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:*',
+            '**/central/**',
+            '**/core.ts',
+            '**/store.ts',
+            '**/sync-client.ts',
+            '**/credentials.ts',
+            '**/devices/printer/**',
+            '**/scanner/serial.ts',
+            '**/scanner/hid.ts',
+            '**/server/*',
+            '!**/server/contract.ts',
+            'express',
+            'better-sqlite3',
+            'serialport',
+            'knex',
+            'pg',
+          ],
+        },
+      ],
+    },
   },
   {
     // knex hands back rows as `any`; the db layer declares each row's type where it reads it.
