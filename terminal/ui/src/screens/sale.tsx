@@ -1,7 +1,9 @@
 import {
+  memo,
   useEffect,
   useRef,
   useState,
+  type RefObject,
   type Dispatch,
   type SubmitEvent,
   type KeyboardEvent,
@@ -17,6 +19,7 @@ import {
   parseQuantity,
   saleLinesOf,
   type BillAction,
+  type BillLine,
   type BillState,
 } from '../bill.ts';
 import { formatPoints } from '../format.ts';
@@ -223,19 +226,6 @@ export function SaleScreen(props: SaleProps) {
     },
   });
 
-  function onRowKey(event: KeyboardEvent<HTMLTableRowElement>, id: number): void {
-    if (event.key === 'Delete' && event.target === event.currentTarget && !isLocked) {
-      event.preventDefault();
-      const index = bill.lines.findIndex((line) => line.id === id);
-      dispatch({ type: 'remove-line', id });
-      // Keep the focus on the lines: the next row, else the one before, else the add form.
-      const next = bill.lines[index + 1] ?? bill.lines[index - 1];
-      const row = next === undefined ? null : document.getElementById(`line-${next.id}`);
-      if (row) row.focus();
-      else categoryRef.current?.focus();
-    }
-  }
-
   const redeemUnavailable = isOffline ? 'offline' : member.id === null ? 'pending-member' : null;
   const redeemDisabledReason =
     redeemUnavailable === 'offline'
@@ -389,90 +379,16 @@ export function SaleScreen(props: SaleProps) {
                     </tr>
                   )}
                   {bill.lines.map((line, index) => (
-                    <tr
+                    <SaleLineRow
                       key={line.id}
-                      id={`line-${line.id}`}
-                      tabIndex={0}
-                      className={line.amountPaise === null ? 'line line-incomplete' : 'line'}
-                      onKeyDown={(event) => {
-                        onRowKey(event, line.id);
-                      }}
-                      data-testid={`sale-line-${index}`}
-                      aria-label={t('sale.lineLabel', { index: index + 1 })}
-                    >
-                      <td>{index + 1}</td>
-                      <td>
-                        <span className="line-name">{line.productName ?? line.sku}</span>
-                        {line.productName !== null && (
-                          <span className="line-sku mono">{line.sku}</span>
-                        )}
-                      </td>
-                      <td>{line.categoryName}</td>
-                      <td className="num">
-                        <input
-                          className="input input-qty"
-                          value={line.quantityText}
-                          inputMode="numeric"
-                          readOnly={isLocked}
-                          aria-invalid={line.quantity === null}
-                          aria-label={t('sale.quantity')}
-                          onChange={(event) => {
-                            dispatch({
-                              type: 'set-quantity',
-                              id: line.id,
-                              quantityText: event.target.value,
-                            });
-                          }}
-                          data-testid={`sale-line-qty-${index}`}
-                        />
-                      </td>
-                      <td className="num">
-                        <input
-                          ref={(element) => {
-                            if (element) amountRefs.current.set(line.id, element);
-                            else amountRefs.current.delete(line.id);
-                          }}
-                          className="input input-amount"
-                          value={line.amountText}
-                          inputMode="decimal"
-                          placeholder="₹"
-                          readOnly={isLocked}
-                          aria-invalid={line.amountText.trim() !== '' && line.amountPaise === null}
-                          aria-label={t('sale.amount')}
-                          onChange={(event) => {
-                            dispatch({
-                              type: 'set-amount',
-                              id: line.id,
-                              amountText: event.target.value,
-                            });
-                          }}
-                          onKeyDown={(event) => {
-                            if (event.key === 'Enter' && !event.ctrlKey) {
-                              event.preventDefault();
-                              categoryRef.current?.focus();
-                            }
-                          }}
-                          data-testid={`sale-line-amount-${index}`}
-                        />
-                      </td>
-                      <td className="num" data-testid={`sale-line-points-${index}`}>
-                        {linePoints.has(line.id) ? formatPoints(linePoints.get(line.id) ?? 0) : '—'}
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          className="icon-button"
-                          onClick={() => {
-                            dispatch({ type: 'remove-line', id: line.id });
-                          }}
-                          disabled={isLocked}
-                          aria-label={t('sale.removeLine', { index: index + 1 })}
-                          data-testid={`sale-line-remove-${index}`}
-                        >
-                          ×
-                        </button>
-                      </td>
-                    </tr>
+                      line={line}
+                      index={index}
+                      points={linePoints.get(line.id)}
+                      isLocked={isLocked}
+                      dispatch={dispatch}
+                      amountRefs={amountRefs}
+                      categoryRef={categoryRef}
+                    />
                   ))}
                 </tbody>
               </table>
@@ -585,3 +501,108 @@ export function SaleScreen(props: SaleProps) {
     </section>
   );
 }
+
+type SaleLineRowProps = {
+  line: BillLine;
+  index: number;
+  /** The line's points from the last preview; undefined while it is being priced. */
+  points: number | undefined;
+  isLocked: boolean;
+  dispatch: Dispatch<BillAction>;
+  amountRefs: RefObject<Map<number, HTMLInputElement>>;
+  categoryRef: RefObject<HTMLSelectElement | null>;
+};
+
+/**
+ * One bill line. Memoised: a scan or a keystroke in one line re-renders that line only, so a
+ * long bill answers a scan as fast as a short one. Its props are values and stable references.
+ */
+const SaleLineRow = memo(function SaleLineRow(props: SaleLineRowProps) {
+  const { line, index, points, isLocked, dispatch, amountRefs, categoryRef } = props;
+  const { t } = useTranslation();
+
+  function onRowKey(event: KeyboardEvent<HTMLTableRowElement>): void {
+    if (event.key !== 'Delete' || event.target !== event.currentTarget || isLocked) return;
+    event.preventDefault();
+    // Keep the focus on the lines: the next row, else the one before, else the add form.
+    const row = event.currentTarget;
+    const next = row.nextElementSibling ?? row.previousElementSibling;
+    dispatch({ type: 'remove-line', id: line.id });
+    if (next instanceof HTMLElement && next.id.startsWith('line-')) next.focus();
+    else categoryRef.current?.focus();
+  }
+
+  return (
+    <tr
+      id={`line-${line.id}`}
+      tabIndex={0}
+      className={line.amountPaise === null ? 'line line-incomplete' : 'line'}
+      onKeyDown={onRowKey}
+      data-testid={`sale-line-${index}`}
+      aria-label={t('sale.lineLabel', { index: index + 1 })}
+    >
+      <td>{index + 1}</td>
+      <td>
+        <span className="line-name">{line.productName ?? line.sku}</span>
+        {line.productName !== null && <span className="line-sku mono">{line.sku}</span>}
+      </td>
+      <td>{line.categoryName}</td>
+      <td className="num">
+        <input
+          className="input input-qty"
+          value={line.quantityText}
+          inputMode="numeric"
+          readOnly={isLocked}
+          aria-invalid={line.quantity === null}
+          aria-label={t('sale.quantity')}
+          onChange={(event) => {
+            dispatch({ type: 'set-quantity', id: line.id, quantityText: event.target.value });
+          }}
+          data-testid={`sale-line-qty-${index}`}
+        />
+      </td>
+      <td className="num">
+        <input
+          ref={(element) => {
+            if (element) amountRefs.current.set(line.id, element);
+            else amountRefs.current.delete(line.id);
+          }}
+          className="input input-amount"
+          value={line.amountText}
+          inputMode="decimal"
+          placeholder="₹"
+          readOnly={isLocked}
+          aria-invalid={line.amountText.trim() !== '' && line.amountPaise === null}
+          aria-label={t('sale.amount')}
+          onChange={(event) => {
+            dispatch({ type: 'set-amount', id: line.id, amountText: event.target.value });
+          }}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter' && !event.ctrlKey) {
+              event.preventDefault();
+              categoryRef.current?.focus();
+            }
+          }}
+          data-testid={`sale-line-amount-${index}`}
+        />
+      </td>
+      <td className="num" data-testid={`sale-line-points-${index}`}>
+        {points === undefined ? '—' : formatPoints(points)}
+      </td>
+      <td>
+        <button
+          type="button"
+          className="icon-button"
+          onClick={() => {
+            dispatch({ type: 'remove-line', id: line.id });
+          }}
+          disabled={isLocked}
+          aria-label={t('sale.removeLine', { index: index + 1 })}
+          data-testid={`sale-line-remove-${index}`}
+        >
+          ×
+        </button>
+      </td>
+    </tr>
+  );
+});
