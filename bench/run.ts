@@ -4,6 +4,7 @@ const BENCHES: Record<string, () => Promise<{ run(quick: boolean): Promise<void>
   ledger: () => import('./ledger.ts'),
   sync: () => import('./sync.ts'),
   redeem: () => import('./redeem.ts'),
+  terminal: () => import('./terminal.ts'),
 };
 
 const { positionals, values } = parseArgs({
