@@ -328,13 +328,19 @@ function hidReport(
 
 describe('HID-POS scanners', () => {
   it('without node-hid, says so and leaves the other scanners working', async () => {
-    // node-hid is an optional dependency and is not installed in this checkout.
-    const real = await createHidScanner();
-    expect(real).toEqual({
+    // node-hid is an optional dependency: where it failed to install, the import fails.
+    const absent = await createHidScanner({}, () =>
+      Promise.reject(new Error("Cannot find package 'node-hid'")),
+    );
+    expect(absent).toEqual({
       scanner: undefined,
       reason:
         'node-hid is not installed; USB HID-POS scanners are unavailable, keyboard-wedge and serial scanners still work.',
     });
+    // This machine has no USB scanner: the real module (or its absence) says which.
+    const real = await createHidScanner();
+    expect(real.scanner).toBeUndefined();
+    expect(real.reason).toMatch(/^(No HID-POS barcode scanner found|node-hid is not installed)/);
     const broken = await createHidScanner({}, () =>
       Promise.resolve({ default: { devices: 'nope' } }),
     );
