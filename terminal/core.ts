@@ -21,9 +21,12 @@ import pkg from '../package.json' with { type: 'json' };
 /** A refusal at the counter: the cashier reads `message`; nothing was queued. */
 export class CounterError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** An HTTP status when the refusal came with one (central's, or the local server's own). */
+  readonly status: number | undefined;
+  constructor(code: string, message: string, status?: number) {
     super(message);
     this.code = code;
+    this.status = status;
   }
 }
 
@@ -399,7 +402,9 @@ export class TerminalCore extends EventEmitter {
     try {
       return await this.sync.request(event, payload);
     } catch (error) {
-      if (error instanceof RequestError) throw new CounterError(error.code, error.message);
+      if (error instanceof RequestError) {
+        throw new CounterError(error.code, error.message, error.status);
+      }
       throw error;
     }
   }

@@ -311,7 +311,7 @@ describe('members, sales and scans', () => {
       });
       const writer = await openWriter(serial.pathB);
       await writeBytes(writer, `${PRODUCTS[1].sku}\r`);
-      const event = await events.next((e) => e.type === 'scan');
+      const event = await events.next('scan');
       expect(event.result).toMatchObject({ kind: 'product', product: { sku: PRODUCTS[1].sku } });
       expect(event.source).toContain('serial:');
       await closeWriter(writer);

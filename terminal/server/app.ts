@@ -335,7 +335,7 @@ async function offlineSays<T>(message: string, call: () => Promise<T>): Promise<
     return await call();
   } catch (error) {
     if (error instanceof CounterError && error.code === 'offline') {
-      throw new CounterError('offline', message);
+      throw new CounterError('offline', message, error.status);
     }
     throw error;
   }

@@ -6,7 +6,11 @@ import {
   type PrintResult,
 } from '../devices/printer/printer.ts';
 import type { DocumentKind, PrintDocument } from '../devices/printer/documents.ts';
-import { openSerialScanner, type SerialScanner } from '../devices/scanner/serial.ts';
+import {
+  openSerialScanner,
+  type ScannerStatus,
+  type SerialScanner,
+} from '../devices/scanner/serial.ts';
 import { createHidScanner, type HidScanner } from '../devices/scanner/hid.ts';
 import type { PrintOutcome, PrinterStatus } from './contract.ts';
 
@@ -107,12 +111,7 @@ export class CounterDevices extends EventEmitter {
       entry.scanner = scanner;
       scanner.on('scan', (scan) => this.emit('scan', scan.text, `serial:${spec.path}`));
       scanner.on('status', (status) => {
-        entry.state = {
-          ...entry.state,
-          state: status.state === 'error' ? 'disconnected' : status.state,
-          message: status.message,
-        };
-        this.emit('status');
+        this.onScannerStatus(entry, status);
       });
       this.scanners.push(entry);
       return;
@@ -133,16 +132,20 @@ export class CounterDevices extends EventEmitter {
         entry.state = { ...entry.state, state: 'connected', message: null };
         result.scanner.on('scan', (scan) => this.emit('scan', scan.text, 'hid'));
         result.scanner.on('status', (status) => {
-          entry.state = {
-            ...entry.state,
-            state: status.state === 'error' ? 'disconnected' : status.state,
-            message: status.message,
-          };
-          this.emit('status');
+          this.onScannerStatus(entry, status);
         });
       }
       this.emit('status');
     });
+  }
+
+  private onScannerStatus(entry: { state: ScannerState }, status: ScannerStatus): void {
+    entry.state = {
+      ...entry.state,
+      state: status.state === 'error' ? 'disconnected' : status.state,
+      message: status.message,
+    };
+    this.emit('status');
   }
 
   printerStatus(): PrinterStatus {

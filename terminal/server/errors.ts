@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { CounterError } from '../core.ts';
 
+/** Statuses of the counter's own refusals (central's come with theirs, refuse() sets its own). */
 const HTTP_STATUS: Record<string, number> = {
   'not-found': 404,
   'not-a-member': 404,
@@ -9,9 +10,6 @@ const HTTP_STATUS: Record<string, number> = {
   'no-answer': 504,
   'no-rules': 503,
   forbidden: 403,
-  'signed-out': 401,
-  'wrong-pin': 401,
-  locked: 429,
   'duplicate-key': 409,
   'bill-taken': 409,
   'no-printer': 409,
@@ -20,7 +18,7 @@ const HTTP_STATUS: Record<string, number> = {
 
 /** Thrown by handlers; becomes `{code, message}` with its status. */
 export function refuse(status: number, code: string, message: string): never {
-  throw Object.assign(new CounterError(code, message), { status });
+  throw new CounterError(code, message, status);
 }
 
 /** Turns a thrown error into the API's `{code, message}` answer. */
@@ -35,8 +33,7 @@ export function sendError(res: Response, error: unknown, log?: (error: unknown) 
     return;
   }
   if (error instanceof CounterError) {
-    const given = (error as CounterError & { status?: number }).status;
-    res.status(given ?? HTTP_STATUS[error.code] ?? 422).json({
+    res.status(error.status ?? HTTP_STATUS[error.code] ?? 422).json({
       code: error.code,
       message: error.message,
     });

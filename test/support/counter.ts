@@ -1,5 +1,7 @@
 import { expect } from 'vitest';
 import { hashSecret } from '../../shared/secret-hash.ts';
+import type { CounterEvent } from '../../terminal/server/contract.ts';
+import { createSseParser, decodeCounterEvent } from '../../terminal/ui/src/sse.ts';
 import type { TestCentral } from './central.ts';
 
 /** Staff PINs the counter tests sign in with. */
@@ -81,7 +83,10 @@ export class CounterClient {
    * to wait for later events. Every event is kept, so none is missed between waits.
    */
   async openEvents(): Promise<{
-    next(match: (e: any) => boolean, ms?: number): Promise<any>;
+    next<T extends CounterEvent['type']>(
+      type: T,
+      ms?: number,
+    ): Promise<Extract<CounterEvent, { type: T }>>;
     close(): void;
   }> {
     const controller = new AbortController();
@@ -90,46 +95,42 @@ export class CounterClient {
       signal: controller.signal,
     });
     if (!response.body) throw new Error('no event stream');
-    const events: any[] = [];
+    const events: CounterEvent[] = [];
     const waiters = new Set<() => void>();
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
+    // The screens' own event-stream parser (terminal/ui/src/sse.ts), so the test reads what they read.
+    const parser = createSseParser();
     void (async () => {
-      let buffer = '';
       try {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = frame
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            if (data) events.push(JSON.parse(data));
-            for (const w of waiters) w();
+          for (const message of parser.push(decoder.decode(value, { stream: true }))) {
+            const event = decodeCounterEvent(message.data);
+            if (event) events.push(event);
           }
+          for (const w of waiters) w();
         }
       } catch {
         // aborted by close()
       }
     })();
-    const next = (match: (e: any) => boolean, ms = 5_000): Promise<any> =>
+    const next = <T extends CounterEvent['type']>(
+      type: T,
+      ms = 5_000,
+    ): Promise<Extract<CounterEvent, { type: T }>> =>
       new Promise((resolve, reject) => {
         const check = (): void => {
-          const found = events.find(match);
-          if (found === undefined) return;
-          events.splice(events.indexOf(found), 1);
+          const index = events.findIndex((e) => e.type === type);
+          if (index < 0) return;
+          const [found] = events.splice(index, 1);
           done();
-          resolve(found);
+          resolve(found as Extract<CounterEvent, { type: T }>);
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`no matching counter event within ${ms} ms`));
+          reject(new Error(`no ${type} event from the counter within ${ms} ms`));
         }, ms);
         const done = (): void => {
           clearTimeout(timer);
@@ -138,7 +139,7 @@ export class CounterClient {
         waiters.add(check);
         check();
       });
-    await next((e) => e.type === 'status');
+    await next('status');
     return {
       next,
       close: () => {

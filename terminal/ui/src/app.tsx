@@ -119,8 +119,7 @@ export function App({ token }: { token: string }) {
     return () => {
       isCurrent = false;
     };
-    // Once per page: later changes arrive as status events.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per page: later changes arrive as status events
   }, [api]);
 
   // The catalogue, once someone is signed in.
@@ -142,7 +141,7 @@ export function App({ token }: { token: string }) {
     return () => {
       isCurrent = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- showError only reports; fetch once per sign-in, not per render
   }, [api, isSignedIn]);
 
   const onEvent = useEffectEvent((event: CounterEvent) => {

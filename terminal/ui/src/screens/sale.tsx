@@ -89,8 +89,7 @@ export function SaleScreen(props: SaleProps) {
       isCurrent = false;
       clearTimeout(timer);
     };
-    // `lines` is rebuilt every render; its JSON is the value that matters.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `lines` is rebuilt every render; its JSON (previewKey) is the value that matters
   }, [api, previewKey]);
 
   // A scanned product's line takes the focus so the cashier types its amount next.
