@@ -24,6 +24,16 @@ const schema = z.object({
   DEMO_SEED: z.enum(['auto', 'always', 'never']).default('auto'),
   SESSION_TTL_HOURS: positiveInt(12, 24 * 30),
   BODY_LIMIT_KB: positiveInt(64, 1024),
+  /**
+   * Which reverse proxies to believe about the client's address and https (Express 'trust
+   * proxy'): 'false' (default: no proxy), 'loopback', a hop count, or addresses/subnets.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string =>
+      v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
+    ),
   SALE_MAX_AGE_DAYS: positiveInt(30, 366),
   CLOCK_SKEW_SECONDS: positiveInt(300, 86_400),
   WRITE_BATCH_MAX: positiveInt(256, 5000),

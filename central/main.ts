@@ -4,6 +4,7 @@ import { text } from 'node:stream/consumers';
 import { ConfigError, loadConfig } from './config.ts';
 import { createCentral, listen } from './server.ts';
 import { isEmpty, seedDemo, DEMO_LOGINS } from './demo/seed.ts';
+import { prepareSetup, SETUP_CODE_FILE } from './console/setup.ts';
 import { verifyLedger } from './ledger/verify.ts';
 import { findShowroomId, findStaffByUsername, insertStaff } from './db/staff-store.ts';
 import { hashSecret } from './staff/secrets.ts';
@@ -20,6 +21,9 @@ import path from 'node:path';
 import { AppError } from './errors.ts';
 import { loadProgramSettings, saveProgramSettings } from './db/settings-store.ts';
 import { DEV_OUTBOX_FILE } from './sms/providers/index.ts';
+import { rebuildRollups } from './reports/rollups.ts';
+import { checkReports } from './reports/check.ts';
+import { addDays, dayOf } from './reports/days.ts';
 
 const USAGE = `Usage: npm run central -- <command>
 
@@ -41,6 +45,10 @@ const USAGE = `Usage: npm run central -- <command>
   settings set KEY=VALUE... change settings, e.g. otp.maxAttempts=3 earnNotices=false
                             wishes.sendAt=09:30 (values are JSON where they parse as JSON)
   sms                       SMS outbox of the last 24 hours by kind and status, and recent failures
+  reports rebuild           recompute the report rollups from the ledger (in TIME_ZONE), in one transaction
+  reports check [--from D] [--to D]
+                            compare every report from the rollups with the ledger (default: the
+                            last 31 days); exits 1 on any difference
 
 Configuration comes from the environment (see README: PORT, DATA_DIR, DATABASE_URL, ...).`;
 
@@ -93,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return settingsCommand(config, rest);
     case 'sms':
       return smsReport(config);
+    case 'reports':
+      return reportsCommand(config, rest);
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -108,6 +118,7 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     await seedDemo(central);
     seeded = true;
   }
+  const setupCode = await prepareSetup(central.db, config.DATA_DIR);
   const listening = await listen(central);
   const { url } = listening;
   central.log.info(
@@ -121,13 +132,19 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   console.log(
     `  API:      ${url}/api/openapi.json   health: ${url}/healthz   metrics: ${url}/metrics`,
   );
+  console.log(`  console:  ${url}/console/`);
+  if (setupCode) {
+    console.log(
+      `  no admin yet: open the console and create the first admin with setup code ${setupCode}\n            (also in ${path.resolve(config.DATA_DIR, SETUP_CODE_FILE)}; or use npm run central -- create-admin)`,
+    );
+  }
   const sms = central.sms.config.provider;
   console.log(
     `  SMS:      ${sms.provider === 'dev' ? `development provider (nothing is sent): messages in ${path.resolve(config.DATA_DIR, sms.file ?? DEV_OUTBOX_FILE)}` : `${sms.provider} gateway`}${config.SMS_WORKER ? '' : ' (this process does not send: SMS_WORKER=false)'}`,
   );
   if (seeded) {
     console.log(
-      '  demo chain created; sign in with POST /api/auth/login (password), at a counter (PIN):',
+      '  demo chain created; sign in to the console or POST /api/auth/login (password), at a counter (PIN):',
     );
     for (const l of DEMO_LOGINS)
       console.log(
@@ -206,6 +223,47 @@ async function settingsCommand(
       }
       throw error;
     }
+  });
+}
+
+/** Rebuilds the report rollups, or checks every report against the ledger. */
+async function reportsCommand(
+  config: ReturnType<typeof loadConfig>,
+  args: string[],
+): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { from: { type: 'string' }, to: { type: 'string' } },
+  });
+  if (sub !== 'rebuild' && sub !== 'check') {
+    console.error('Usage: npm run central -- reports rebuild | reports check [--from D] [--to D]');
+    return 2;
+  }
+  return withCentral(config, async (central) => {
+    const zone = central.config.TIME_ZONE;
+    if (sub === 'rebuild') {
+      const started = performance.now();
+      await rebuildRollups(central.db, zone, (step, ms) => {
+        console.log(`  ${step}: ${Math.round(ms)} ms`);
+      });
+      console.log(
+        `Report rollups rebuilt from the ledger in ${zone} (${Math.round(performance.now() - started)} ms).`,
+      );
+      return 0;
+    }
+    const to = values.to ?? dayOf(central.clock.now(), zone);
+    const from = values.from ?? addDays(to, -30);
+    const deps = { db: central.db, timeZone: zone, clock: central.clock };
+    const { checked, differences } = await checkReports(deps, { from, to });
+    for (const d of differences)
+      console.log(`  ${d.report} ${JSON.stringify(d.query)}: ${d.where}`);
+    console.log(
+      differences.length === 0
+        ? `OK: ${checked} reports from ${from} to ${to} agree with the ledger.`
+        : `DIFFERENCE: ${differences.length} of ${checked} reports differ from the ledger; run "reports rebuild".`,
+    );
+    return differences.length === 0 ? 0 : 1;
   });
 }
 

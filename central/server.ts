@@ -6,18 +6,18 @@ import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Config } from './config.ts';
 import { migrateLatest, openDb, type Db } from './db/connect.ts';
-import { createApp } from './http/app.ts';
+import { createApp, type SessionCache } from './http/app.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { createRoutes } from './http/routes.ts';
 import { route } from './http/route.ts';
 import { LedgerWriter } from './ledger/writer.ts';
+import { ensureRollups, rollupHook } from './reports/rollups.ts';
 import { SettingsCache } from './db/settings-store.ts';
 import { deliveryOf, RedemptionService } from './redeem/service.ts';
 import { loadServerKeys, type ServerKeys } from './secret.ts';
-import { loadSmsConfig, type SmsConfig } from './sms/config.ts';
+import { SmsRuntime, type SmsConfig } from './sms/config.ts';
 import { earnNotices } from './sms/notices.ts';
 import type { Composer } from './sms/messages.ts';
-import { createProvider } from './sms/providers/index.ts';
 import type { SmsProvider } from './sms/provider.ts';
 import { fitName } from './sms/templates.ts';
 import { SmsWorker, type SmsStatusEvent } from './sms/worker.ts';
@@ -30,6 +30,10 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { systemClock, type Clock } from './time.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { fileURLToPath } from 'node:url';
+
+/** Where `npm run build:ui` puts the console. */
+const CONSOLE_DIR = fileURLToPath(new URL('./admin-ui/dist/', import.meta.url));
 
 /** A central process's parts, for the CLI, the tests and the benchmarks. */
 export interface Central {
@@ -45,7 +49,14 @@ export interface Central {
   changes: EventEmitter;
   settings: SettingsCache;
   keys: ServerKeys;
-  sms: { config: SmsConfig; provider: SmsProvider; worker: SmsWorker; composer: Composer };
+  /** `config` and `provider` are the ones in use now (see SmsRuntime: the console may change them). */
+  sms: {
+    readonly config: SmsConfig;
+    readonly provider: SmsProvider;
+    runtime: SmsRuntime;
+    worker: SmsWorker;
+    composer: Composer;
+  };
   wishes: WishScheduler;
   redemption: RedemptionService;
 }
@@ -64,6 +75,7 @@ export async function createCentral(
   });
   const ran = await migrateLatest(db);
   if (ran.length > 0) log.info({ event: 'db:migrated', migrations: ran }, 'database migrated');
+  await ensureRollups(db, config.TIME_ZONE, log);
   const metrics = createMetrics();
   const changes = new EventEmitter();
   const keys = loadServerKeys({ secret: config.OTP_SECRET, dataDir: config.DATA_DIR });
@@ -73,16 +85,24 @@ export async function createCentral(
       'OTP_SECRET is not set: OTP hashes are keyed by a file in DATA_DIR; every central process of the chain needs the same key, so set OTP_SECRET',
     );
   }
-  const smsConfig = loadSmsConfig(config.SMS_CONFIG_FILE);
-  if (smsConfig.provider.provider === 'dev' && db.dialect === 'pg') {
+  const smsRuntime = await SmsRuntime.open({
+    db,
+    file: config.SMS_CONFIG_FILE,
+    providerDeps: { dataDir: config.DATA_DIR, log: log.child({ module: 'sms-dev' }) },
+    log,
+  });
+  if (smsRuntime.config.provider.provider === 'dev' && db.dialect === 'pg') {
     log.warn(
       { event: 'sms:dev-provider' },
-      'SMS_CONFIG_FILE is not set: the development provider writes messages (OTPs included) to a file and sends nothing; members will get no SMS',
+      "No SMS gateway is configured (SMS_CONFIG_FILE or the console's SMS settings): the development provider writes messages (OTPs included) to a file and sends nothing; members will get no SMS",
     );
   }
   const settings = new SettingsCache();
   const composer: Composer = {
-    config: smsConfig,
+    // Read on each message: a configuration saved from the console applies to the next one.
+    get config() {
+      return smsRuntime.config;
+    },
     sealKey: keys.outboxSeal,
     chainName: fitName(config.CHAIN_NAME),
   };
@@ -95,12 +115,24 @@ export async function createCentral(
     clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
     onCommitted: (stamp) => changes.emit('committed', stamp),
     inTransaction: earnNotices({ settings, composer }),
+    rollups: rollupHook(db, config.TIME_ZONE),
     onBatch: (size, ms) => {
       metrics.batchSize.observe(size);
       metrics.batchSeconds.observe(ms / 1000);
     },
   });
+  const sessions: SessionCache = new Map();
   const routes = createRoutes({
+    settings,
+    sms: smsRuntime,
+    memberCodes: {
+      composer,
+      otpKey: keys.otpHash,
+      wakeSms: () => {
+        worker.wake();
+      },
+    },
+    forgetSession: (hash) => sessions.delete(hash),
     db,
     writer,
     clock,
@@ -159,17 +191,15 @@ export async function createCentral(
       clock,
       bodyLimitKb: config.BODY_LIMIT_KB,
       logRequests: config.LOG_REQUESTS,
+      sessions,
+      consoleDir: CONSOLE_DIR,
+      trustProxy: config.TRUST_PROXY,
     },
     all,
   );
-  const provider = createProvider(smsConfig.provider, {
-    dataDir: config.DATA_DIR,
-    log: log.child({ module: 'sms-dev' }),
-  });
   const worker = new SmsWorker({
     db,
-    provider,
-    config: smsConfig,
+    sms: smsRuntime,
     sealKey: keys.outboxSeal,
     clock,
     log,
@@ -209,7 +239,17 @@ export async function createCentral(
     changes,
     settings,
     keys,
-    sms: { config: smsConfig, provider, worker, composer },
+    sms: {
+      get config() {
+        return smsRuntime.config;
+      },
+      get provider() {
+        return smsRuntime.provider;
+      },
+      runtime: smsRuntime,
+      worker,
+      composer,
+    },
     wishes,
     redemption,
   };
@@ -275,6 +315,7 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
     sync.sendToTerminal(event.terminalId, REDEEM_EVENTS.sms, push);
   };
   central.changes.on('sms:status', onSms);
+  central.sms.runtime.start();
   if (central.config.SMS_WORKER) {
     await central.sms.worker.start();
     central.wishes.start();
@@ -299,6 +340,7 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
     close: async () => {
       central.changes.off('sms:status', onSms);
       central.wishes.stop();
+      central.sms.runtime.stop();
       await central.sms.worker.stop();
       await sync.close();
       await new Promise<void>((resolve) => {

@@ -136,8 +136,9 @@ async function main(): Promise<void> {
 
   console.log(`\nShowroom Loyalty demo is running (data in ${DEMO_DIR}).`);
   console.log(
-    `  Central admin API: ${centralUrl}/api/openapi.json  (${ADMIN.username} / ${ADMIN.password})`,
+    `  Head office console: ${centralUrl}/console/  (sign in as ${ADMIN.username} / ${ADMIN.password})`,
   );
+  console.log(`  Central API: ${centralUrl}/api/openapi.json`);
   for (const c of counters) {
     console.log(`  Counter ${c.code} (${c.name}): ${c.uiUrl}`);
     console.log(`      POS API: ${new URL('/pos/v1/openapi.json', c.uiUrl).href}`);

@@ -403,10 +403,10 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
     expect(newer.data?.message).toContain(
       `speaks sync protocol ${PROTOCOL_VERSION}; the terminal speaks ${PROTOCOL_VERSION + 1}`,
     );
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(older.data?.code).toBe('protocol-version');
     expect(older.data?.message).toMatch(
-      /speaks sync protocol 2; the terminal speaks 1\. Update the terminal\./,
+      /speaks sync protocol 3; the terminal speaks 1\. Update the terminal\./,
     );
   });
 
@@ -540,7 +540,11 @@ describeEachDb('terminal pairing and refusals', (dialect) => {
     expect(terminals.filter((t) => t.lastSeenAt !== null).length).toBeGreaterThanOrEqual(2);
     expect(terminals.some((t) => t.appVersion === '0.1.0')).toBe(true);
     expect(terminals.filter((t) => t.revokedAt !== null).length).toBeGreaterThanOrEqual(2);
+    // Managers see the terminals in the console; cashiers do not.
     expect((await c.request('GET', '/api/terminals', { token: c.tokens.manager })).status).toBe(
+      200,
+    );
+    expect((await c.request('GET', '/api/terminals', { token: c.tokens.cashier })).status).toBe(
       403,
     );
   });

@@ -1,6 +1,8 @@
+import type { Knex } from 'knex';
 import type { StaffRole, StaffView } from '../../shared/protocol/api.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
 import { bumpRulesRevision } from './rules-revision.ts';
+import type { InTransaction } from './admin-store.ts';
 
 export interface StaffRecord extends StaffView {
   passwordHash: string;
@@ -82,6 +84,7 @@ export async function insertStaff(
     showroomId: number | null;
   },
   at: Date,
+  also?: InTransaction<number>,
 ): Promise<number> {
   return db.knex.transaction(async (trx) => {
     const rows: { id: number }[] = await trx('staff')
@@ -100,6 +103,7 @@ export async function insertStaff(
     if (!row) throw new Error('insert into staff returned no id');
     // Staff are part of the terminals' rules (those with a PIN are listed there).
     await bumpRulesRevision(trx);
+    await also?.(trx, row.id);
     return row.id;
   });
 }
@@ -110,29 +114,43 @@ export async function insertSession(
   staffId: number,
   at: Date,
   expiresAt: Date,
+  csrfHash: string | null = null,
+  q: Knex | Knex.Transaction = db.knex,
 ): Promise<void> {
-  await db.knex('staff_sessions').insert({
+  await q('staff_sessions').insert({
     token_hash: tokenHash,
     staff_id: staffId,
     created_at: toDbTime(db, at),
     expires_at: toDbTime(db, expiresAt),
+    csrf_hash: csrfHash,
   });
 }
 
-/** The active staff member holding an unexpired session token, and when the session ends. */
+/** Ends a session (signing out): its token stops working at once on this process. */
+export async function deleteSession(db: Db, tokenHash: string): Promise<void> {
+  await db.knex('staff_sessions').where('token_hash', tokenHash).del();
+}
+
+/**
+ * The active staff member holding an unexpired session token, when the session ends, and the
+ * hash of its CSRF token (console sessions only).
+ */
 export async function findSessionStaff(
   db: Db,
   tokenHash: string,
   at: Date,
-): Promise<{ staff: StaffRecord; expiresAt: string } | undefined> {
-  const row: (StaffRow & { expires_at: unknown }) | undefined = await staffQuery(db)
-    .join('staff_sessions as ss', 'ss.staff_id', 'st.id')
-    .where('ss.token_hash', tokenHash)
-    .andWhere('ss.expires_at', '>', toDbTime(db, at))
-    .first('ss.expires_at');
+): Promise<{ staff: StaffRecord; expiresAt: string; csrfHash: string | null } | undefined> {
+  const row: (StaffRow & { expires_at: unknown; csrf_hash: string | null }) | undefined =
+    await staffQuery(db)
+      .join('staff_sessions as ss', 'ss.staff_id', 'st.id')
+      .where('ss.token_hash', tokenHash)
+      .andWhere('ss.expires_at', '>', toDbTime(db, at))
+      .first('ss.expires_at', 'ss.csrf_hash');
   if (!row) return undefined;
   const record = toRecord(row);
-  return record.active ? { staff: record, expiresAt: fromDbTime(row.expires_at) } : undefined;
+  return record.active
+    ? { staff: record, expiresAt: fromDbTime(row.expires_at), csrfHash: row.csrf_hash }
+    : undefined;
 }
 
 export async function findShowroomId(db: Db, code: string): Promise<number | undefined> {
@@ -144,10 +162,16 @@ export async function findShowroomId(db: Db, code: string): Promise<number | und
 }
 
 /** Sets a staff member's PIN hash (the terminals' rules change); false when there is no such username. */
-export async function setStaffPin(db: Db, username: string, pinHash: string): Promise<boolean> {
+export async function setStaffPin(
+  db: Db,
+  username: string,
+  pinHash: string,
+  also?: InTransaction,
+): Promise<boolean> {
   return db.knex.transaction(async (trx) => {
     const n = await trx('staff').where('username', username).update({ pin_hash: pinHash });
     if (n > 0) await bumpRulesRevision(trx);
+    if (n > 0) await also?.(trx, undefined);
     return n > 0;
   });
 }

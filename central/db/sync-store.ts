@@ -4,6 +4,7 @@ import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
 import { readCatalogueVersion, readSyncFacts } from './rules-revision.ts';
 import { loadProgramSettings } from './settings-store.ts';
+import type { InTransaction } from './admin-store.ts';
 
 interface StateRow {
   id: number;
@@ -14,6 +15,7 @@ interface StateRow {
   sms_consent: boolean | number;
   seq: number;
   last_visit_at: unknown;
+  merged_into_id: number | null;
 }
 
 /** Columns of a member's replicated state. */
@@ -26,6 +28,7 @@ export const STATE_COLUMNS = [
   'sms_consent',
   'seq',
   'last_visit_at',
+  'merged_into_id',
 ];
 
 export function toState(r: StateRow): MemberState {
@@ -38,6 +41,7 @@ export function toState(r: StateRow): MemberState {
     smsConsent: fromDbBool(r.sms_consent),
     seq: r.seq,
     lastVisitAt: r.last_visit_at === null ? null : fromDbTime(r.last_visit_at),
+    mergedIntoId: r.merged_into_id,
   };
 }
 
@@ -58,7 +62,7 @@ export async function startNewEpoch(q: Q): Promise<string> {
 export interface PulledPage {
   epoch: string;
   head: number;
-  /** JSON text: [[id, mobile, name, balance, tier, smsConsent 0|1, seq, lastVisitAt], ...] in seq order. */
+  /** JSON text: [[id, mobile, name, balance, tier, smsConsent 0|1, seq, lastVisitAt, mergedIntoId], ...] in seq order. */
   states: string;
   count: number;
   lastSeq: number;
@@ -83,12 +87,12 @@ export async function pullChanges(db: Db, after: number, limit: number): Promise
         db.dialect === 'pg'
           ? `select count(*)::int as count, coalesce(max(seq), 0) as last_seq,
                     coalesce(json_agg(json_build_array(id, mobile, name, balance, tier, sms_consent::int, seq,
-                      to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by seq), '[]')::text as states
-               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at
+                      to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), merged_into_id) order by seq), '[]')::text as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at, merged_into_id
                        from members where seq > ? order by seq limit ?) t`
           : `select count(*) as count, coalesce(max(seq), 0) as last_seq,
-                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq, last_visit_at) order by seq), '[]') as states
-               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at
+                    coalesce(json_group_array(json_array(id, mobile, name, balance, tier, sms_consent, seq, last_visit_at, merged_into_id) order by seq), '[]') as states
+               from (select id, mobile, name, balance, tier, sms_consent, seq, last_visit_at, merged_into_id
                        from members where seq > ? order by seq limit ?) t`;
       const result: unknown = await trx.raw(sql, [after, limit]);
       const row = (
@@ -333,12 +337,16 @@ export async function insertPairingCode(
   showroomId: number,
   at: Date,
   expiresAt: Date,
+  also?: InTransaction,
 ): Promise<void> {
-  await db.knex('pairing_codes').insert({
-    code_hash: codeHash,
-    showroom_id: showroomId,
-    created_at: toDbTime(db, at),
-    expires_at: toDbTime(db, expiresAt),
+  await db.knex.transaction(async (trx) => {
+    await trx('pairing_codes').insert({
+      code_hash: codeHash,
+      showroom_id: showroomId,
+      created_at: toDbTime(db, at),
+      expires_at: toDbTime(db, expiresAt),
+    });
+    await also?.(trx, undefined);
   });
 }
 
@@ -379,7 +387,12 @@ export async function pairTerminal(
  * Revokes a terminal. Its pending redemptions die with it: their OTPs stop working (and no
  * longer hold their members), and OTP messages not yet sent are not sent.
  */
-export async function revokeTerminal(db: Db, id: string, at: Date): Promise<boolean> {
+export async function revokeTerminal(
+  db: Db,
+  id: string,
+  at: Date,
+  also?: InTransaction,
+): Promise<boolean> {
   return db.knex.transaction(async (trx) => {
     const n = await trx('terminals')
       .where('id', id)
@@ -396,6 +409,7 @@ export async function revokeTerminal(db: Db, id: string, at: Date): Promise<bool
       .where({ terminal_id: id, kind: 'otp' })
       .whereIn('status', ['queued', 'retrying'])
       .update({ status: 'expired', sealed: null, last_error: 'the terminal was revoked' });
+    await also?.(trx, undefined);
     return true;
   });
 }
@@ -410,4 +424,14 @@ export async function touchTerminal(
     .knex('terminals')
     .where('id', id)
     .update({ last_seen_at: toDbTime(db, at), app_version: appVersion });
+}
+
+/** Marks connected terminals as seen at `at` (revoked ones are left as they were). */
+export async function markTerminalsSeen(db: Db, ids: string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .knex('terminals')
+    .whereIn('id', ids)
+    .whereNull('revoked_at')
+    .update({ last_seen_at: toDbTime(db, at) });
 }

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { z } from 'zod';
 import { AppError, PROBLEMS, type ProblemCode } from '../errors.ts';
@@ -9,6 +13,7 @@ import { findSessionStaff, type StaffRecord } from '../db/staff-store.ts';
 import type { Db } from '../db/connect.ts';
 import type { Clock } from '../time.ts';
 import type { AnyRoute } from './route.ts';
+import { checkCsrf, sessionCookieOf } from './console-session.ts';
 
 const RANK = { cashier: 1, manager: 2, admin: 3 } as const;
 
@@ -26,13 +31,45 @@ export interface AppDeps {
   clock: Clock;
   bodyLimitKb: number;
   logRequests: boolean;
+  /** The built console (central/admin-ui/dist), served at /console/. */
+  consoleDir?: string;
+  /** Express's 'trust proxy': which proxies' X-Forwarded-For/-Proto to believe (TRUST_PROXY). */
+  trustProxy?: boolean | number | string;
+  /** Shared with the sign-out route, which forgets a session at once. */
+  sessions?: SessionCache;
 }
 
 /** Express app serving the route table, every error as RFC 9457 problem+json. */
 export function createApp(deps: AppDeps, routes: AnyRoute[]): express.Express {
-  const sessions = new Map<string, { staff: StaffRecord; untilMs: number }>();
+  const sessions: SessionCache = deps.sessions ?? new Map<string, never>();
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
+  // Security headers on every answer: a strict CSP (the console loads only its own files), no
+  // framing, no referrer leaks, no MIME sniffing; HSTS takes effect only over https.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.use(cookieParser());
   // Answers are never cached (no-store), so hashing each body for an ETag is wasted work.
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -85,6 +122,8 @@ export function createApp(deps: AppDeps, routes: AnyRoute[]): express.Express {
     });
   }
 
+  serveConsole(app, deps.consoleDir);
+
   app.get('/problems/:code', (req, res, next) => {
     const code = req.params.code as ProblemCode;
     const problem = Object.hasOwn(PROBLEMS, code) ? PROBLEMS[code] : undefined;
@@ -106,7 +145,47 @@ export function createApp(deps: AppDeps, routes: AnyRoute[]): express.Express {
   return app;
 }
 
-type SessionCache = Map<string, { staff: StaffRecord; untilMs: number }>;
+/** The console's files at /console/ (index.html for its client-side routes), and / sends there. */
+function serveConsole(app: express.Express, dir: string | undefined): void {
+  app.get('/', (_req, res) => {
+    res.redirect(302, '/console/');
+  });
+  const index = dir ? path.join(dir, 'index.html') : undefined;
+  if (!dir || !index || !fs.existsSync(index)) {
+    app.use('/console', (_req, res) => {
+      res
+        .status(503)
+        .type('text/plain')
+        .send(
+          'The console is not built on this server: run `npm run build:ui`, then restart central.',
+        );
+    });
+    return;
+  }
+  // Hashed asset names never change content, so they may be cached for a long time.
+  app.use(
+    '/console/assets',
+    express.static(path.join(dir, 'assets'), {
+      immutable: true,
+      maxAge: '365d',
+      fallthrough: false,
+      setHeaders: (res) => {
+        res.removeHeader('Cache-Control');
+      },
+    }),
+  );
+  const sendIndex = (_req: Request, res: Response) => {
+    res.sendFile(index);
+  };
+  app.get('/console', sendIndex);
+  app.get('/console/{*rest}', sendIndex);
+}
+
+/** Sessions this process has recently checked, by token hash. */
+export type SessionCache = Map<
+  string,
+  { staff: StaffRecord; csrfHash: string | null; untilMs: number }
+>;
 
 async function handle(
   deps: AppDeps,
@@ -154,34 +233,44 @@ async function authenticate(
   sessions: SessionCache,
   req: Request,
 ): Promise<StaffRecord> {
-  const header = req.headers.authorization ?? '';
-  // The scheme name is case-insensitive (RFC 9110 §11.1).
-  const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/i.exec(header);
-  if (!match?.[1]) {
+  const header = req.headers.authorization;
+  const cookie = header === undefined ? sessionCookieOf(req) : undefined;
+  let token: string | undefined;
+  if (cookie) token = cookie;
+  else {
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/i.exec(header ?? '');
+    token = match?.[1];
+  }
+  if (!token) {
     throw new AppError(
       'unauthenticated',
       header
         ? 'The Authorization header is not "Bearer <token>".'
-        : 'Sign in with POST /api/auth/login and send the token as "Authorization: Bearer <token>".',
+        : 'Sign in with POST /api/auth/login and send the token as "Authorization: Bearer <token>", or sign in to the console.',
     );
   }
-  const hash = hashToken(match[1]);
+  const hash = hashToken(token);
   const nowMs = deps.clock.now().getTime();
-  const cached = sessions.get(hash);
-  if (cached && cached.untilMs > nowMs) return cached.staff;
-  const session = await findSessionStaff(deps.db, hash, deps.clock.now());
-  if (session) {
-    if (sessions.size >= SESSION_CACHE_MAX) sessions.clear();
-    // Never trust the cache past the session's own end.
-    const untilMs = Math.min(nowMs + SESSION_CACHE_MS, Date.parse(session.expiresAt));
-    sessions.set(hash, { staff: session.staff, untilMs });
-  } else {
-    sessions.delete(hash);
+  let found = sessions.get(hash);
+  if (!found || found.untilMs <= nowMs) {
+    const session = await findSessionStaff(deps.db, hash, deps.clock.now());
+    if (session) {
+      if (sessions.size >= SESSION_CACHE_MAX) sessions.clear();
+      // Never trust the cache past the session's own end.
+      const untilMs = Math.min(nowMs + SESSION_CACHE_MS, Date.parse(session.expiresAt));
+      found = { staff: session.staff, csrfHash: session.csrfHash, untilMs };
+      sessions.set(hash, found);
+    } else {
+      sessions.delete(hash);
+      found = undefined;
+    }
   }
-  const staff = session?.staff;
-  if (!staff)
+  if (!found)
     throw new AppError('unauthenticated', 'The session has expired or was revoked; sign in again.');
-  return staff;
+  // A console session is a cookie the browser sends by itself: changes need its CSRF token.
+  if (cookie) checkCsrf(req, found.csrfHash);
+  return found.staff;
 }
 
 function parse(

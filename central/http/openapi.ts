@@ -55,13 +55,20 @@ export function buildOpenApi(
       description:
         'Members, sales, returns and the points ledger of one retail chain. Amounts are integer paise, points are integers. Writes from terminals carry an Idempotency-Key.',
     },
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { consoleCookie: [] }],
     components: {
       securitySchemes: {
         bearer: {
           type: 'http',
           scheme: 'bearer',
           description: 'A token from POST /api/auth/login.',
+        },
+        consoleCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'sl_session',
+          description:
+            'The console session from POST /api/console/session (__Host-sl_session over https); every request that changes something also sends X-CSRF-Token.',
         },
       },
     },

@@ -2,12 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../shared/protocol/sync.ts';
 import * as syncStore from '../db/sync-store.ts';
-import {
-  hashPairingCode,
-  hashTerminalSecret,
-  issuePairingCode,
-  newTerminalCredentials,
-} from '../sync/pairing.ts';
+import { hashPairingCode, hashTerminalSecret, newTerminalCredentials } from '../sync/pairing.ts';
 import * as api from '../../shared/protocol/api.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../db/connect.ts';
@@ -26,6 +21,16 @@ import { hashSecret, newToken, verifySecret } from '../staff/secrets.ts';
 import { nextDay, startOfDay, type Clock } from '../time.ts';
 import type { Metrics } from '../metrics.ts';
 import { route, type AnyRoute, type Reply } from './route.ts';
+import { adminRoutes } from './admin-routes.ts';
+import { issueAuditedPairingCode } from '../admin/catalogue-admin.ts';
+import { auditActorOf, recordAudit } from '../audit/audit-log.ts';
+import type { SettingsCache } from '../db/settings-store.ts';
+import type { SmsRuntime } from '../sms/config.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { consoleRoutes } from './console-routes.ts';
+import { memberAdminRoutes } from './member-admin-routes.ts';
+import type { Composer } from '../sms/messages.ts';
+import { reportRoutes } from './report-routes.ts';
 
 export interface RouteDeps {
   db: Db;
@@ -36,6 +41,14 @@ export interface RouteDeps {
   sessionTtlHours: number;
   version: string;
   changes: EventEmitter;
+  /** Drops a session from this process's cache of checked sessions (sign-out). */
+  forgetSession?: (tokenHash: string) => void;
+  /** The program settings this process caches (forgotten when the console saves them). */
+  settings: SettingsCache;
+  /** The SMS configuration and provider in use (the console may change them). */
+  sms: SmsRuntime;
+  /** For the console's change of mobile: composing its code SMS, the OTP key, the SMS worker. */
+  memberCodes: { composer: Composer; otpKey: Buffer; wakeSms: () => void };
 }
 
 const problem = (description: string) => ({ description });
@@ -44,32 +57,6 @@ const problem = (description: string) => ({ description });
 const CASHIER_PIN_NEEDS_SHOWROOM =
   'A cashier signs in with a PIN only at the counters of their own showroom: give the cashier a showroom (showroomCode) to set a PIN.';
 const MAX_RANGE_DAYS = 366;
-
-/** Refuses sign-in for a while after repeated failures for one username. */
-class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-  private readonly windowMs = 15 * 60_000;
-  private readonly limit = 5;
-
-  check(username: string, nowMs: number): void {
-    const recent = (this.failures.get(username) ?? []).filter((t) => t > nowMs - this.windowMs);
-    this.failures.set(username, recent);
-    if (recent.length >= this.limit) {
-      throw new AppError(
-        'too-many-requests',
-        `Too many wrong passwords for ${username}; wait 15 minutes or ask an admin.`,
-      );
-    }
-  }
-
-  fail(username: string, nowMs: number): void {
-    this.failures.set(username, [...(this.failures.get(username) ?? []), nowMs]);
-  }
-
-  clear(username: string): void {
-    this.failures.delete(username);
-  }
-}
 
 function actorOf(staff: staffStore.StaffRecord): Actor {
   return { staffId: staff.id, role: staff.role, showroomId: staff.showroomId };
@@ -118,6 +105,8 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
   const throttle = new LoginThrottle();
   const pairingThrottle = new LoginThrottle();
   return [
+    // First: GET /api/members/search must match before GET /api/members/:memberId does.
+    ...memberAdminRoutes(deps),
     route({
       method: 'post',
       path: '/api/terminals/pairing-codes',
@@ -132,8 +121,11 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
           schema: z.object({ code: z.string(), showroomCode: z.string(), expiresAt: z.string() }),
         },
       },
-      handler: async ({ body }) => {
-        const issued = await issuePairingCode(deps.db, body.showroomCode, deps.clock.now());
+      handler: async ({ body, staff, req }) => {
+        const issued = await issueAuditedPairingCode(
+          { db: deps.db, actor: auditActorOf(staff, req.ip), now: deps.clock.now() },
+          body.showroomCode,
+        );
         if (!issued) {
           throw new AppError('unknown-showroom', `There is no showroom ${body.showroomCode}.`);
         }
@@ -169,7 +161,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       handler: async ({ body, req }) => {
         const now = deps.clock.now();
         const who = req.socket.remoteAddress ?? 'unknown';
-        pairingThrottle.check(who, now.getTime());
+        pairingThrottle.check(who, undefined, now.getTime());
         const codeHash = hashPairingCode(body.code);
         const row: { code: string } | undefined = await deps.db
           .knex('pairing_codes as p')
@@ -190,7 +182,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
             )
           : undefined;
         if (!paired) {
-          pairingThrottle.fail(who, now.getTime());
+          pairingThrottle.fail(who, undefined, now.getTime());
           throw new AppError(
             'unauthenticated',
             'This pairing code is unknown, already used or expired; ask an administrator for a new one.',
@@ -213,7 +205,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       operationId: 'listTerminals',
       summary: 'List paired terminals',
       tag: 'terminals',
-      access: 'admin',
+      access: 'manager',
       responses: { 200: { description: 'Terminals' } },
       handler: async () => ({
         status: 200,
@@ -229,11 +221,22 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       access: 'admin',
       params: z.object({ terminalId: z.string().regex(/^[A-Z0-9-]{1,64}$/) }),
       responses: { 200: { description: 'Revoked' } },
-      handler: async ({ params }) => {
-        const revoked = await syncStore.revokeTerminal(
-          deps.db,
-          params.terminalId,
-          deps.clock.now(),
+      handler: async ({ params, staff, req }) => {
+        const now = deps.clock.now();
+        const revoked = await syncStore.revokeTerminal(deps.db, params.terminalId, now, (trx) =>
+          recordAudit(
+            deps.db,
+            trx,
+            auditActorOf(staff, req.ip),
+            {
+              action: 'terminal.revoke',
+              targetType: 'terminal',
+              targetId: params.terminalId,
+              before: { revokedAt: null },
+              after: { revokedAt: now.toISOString() },
+            },
+            now,
+          ),
         );
         deps.changes.emit('terminal:revoked', params.terminalId);
         if (!revoked) {
@@ -251,14 +254,14 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       access: 'public',
       body: api.LoginRequest,
       responses: { 200: { description: 'Signed in', schema: api.LoginResponse } },
-      handler: async ({ body }) => {
+      handler: async ({ body, req }) => {
         const now = deps.clock.now();
-        throttle.check(body.username, now.getTime());
+        throttle.check(body.username, req.ip, now.getTime());
         const staff = await staffStore.findStaffByUsername(deps.db, body.username);
         const ok =
           staff?.active === true && (await verifySecret(body.password, staff.passwordHash));
         if (!staff || !ok) {
-          throttle.fail(body.username, now.getTime());
+          throttle.fail(body.username, req.ip, now.getTime());
           throw new AppError('unauthenticated', 'Wrong username or password.');
         }
         throttle.clear(body.username);
@@ -283,7 +286,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
         201: { description: 'Created', schema: api.StaffView },
         422: problem('A PIN for a cashier of no showroom (no counter would ever take it)'),
       },
-      handler: async ({ body }) => {
+      handler: async ({ body, staff: by, req }) => {
         const now = deps.clock.now();
         let showroomId: number | null = null;
         if (body.showroomCode) {
@@ -311,6 +314,26 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
             showroomId,
           },
           now,
+          (trx, id) =>
+            recordAudit(
+              deps.db,
+              trx,
+              auditActorOf(by, req.ip),
+              {
+                action: 'staff.create',
+                targetType: 'staff',
+                targetId: body.username,
+                // Never the password or PIN: only that a PIN was set.
+                after: {
+                  id,
+                  name: body.name,
+                  role: body.role,
+                  showroomCode: body.showroomCode ?? null,
+                  hasPin: body.pin !== undefined,
+                },
+              },
+              now,
+            ),
         );
         return {
           status: 201,
@@ -341,15 +364,30 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
         404: problem('No staff member has this username'),
         422: problem('The staff member is a cashier of no showroom'),
       },
-      handler: async ({ params, body }) => {
+      handler: async ({ params, body, staff: by, req }) => {
         const staff = await staffStore.findStaffByUsername(deps.db, params.username);
         if (staff?.role === 'cashier' && staff.showroomId === null) {
           throw new AppError('pin-needs-showroom', CASHIER_PIN_NEEDS_SHOWROOM);
         }
+        const now = deps.clock.now();
         const set = await staffStore.setStaffPin(
           deps.db,
           params.username,
           await hashSecret(body.pin),
+          (trx) =>
+            recordAudit(
+              deps.db,
+              trx,
+              auditActorOf(by, req.ip),
+              {
+                action: 'staff.pin',
+                targetType: 'staff',
+                targetId: params.username,
+                before: { hasPin: staff?.pinHash !== null },
+                after: { hasPin: true },
+              },
+              now,
+            ),
         );
         if (!set) throw new AppError('not-found', `There is no staff member ${params.username}.`);
         return { status: 200, body: { username: params.username, pinSet: true } };
@@ -379,8 +417,17 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       access: 'admin',
       body: api.Showroom,
       responses: { 201: { description: 'Created', schema: api.Showroom } },
-      handler: async ({ body }) => {
-        const created = await catalogue.insertShowroom(deps.db, body, deps.clock.now());
+      handler: async ({ body, staff, req }) => {
+        const now = deps.clock.now();
+        const created = await catalogue.insertShowroom(deps.db, body, now, (trx) =>
+          recordAudit(
+            deps.db,
+            trx,
+            auditActorOf(staff, req.ip),
+            { action: 'showroom.create', targetType: 'showroom', targetId: body.code, after: body },
+            now,
+          ),
+        );
         deps.writer.forgetReferenceData();
         if (!created) {
           throw new AppError('already-exists', `A showroom ${body.code} exists already.`);
@@ -412,7 +459,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       access: 'admin',
       body: api.CategoryRequest,
       responses: { 201: { description: 'Created', schema: api.CategoryRequest } },
-      handler: async ({ body, staff }) => {
+      handler: async ({ body, staff, req }) => {
         const now = deps.clock.now();
         const effectiveFrom = body.effectiveFrom ? new Date(body.effectiveFrom) : now;
         const created = await catalogue.insertCategory(
@@ -425,6 +472,19 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
             staffId: staff.id,
           },
           now,
+          (trx) =>
+            recordAudit(
+              deps.db,
+              trx,
+              auditActorOf(staff, req.ip),
+              {
+                action: 'category.create',
+                targetType: 'category',
+                targetId: body.code,
+                after: { ...body, effectiveFrom: effectiveFrom.toISOString() },
+              },
+              now,
+            ),
         );
         if (!created)
           throw new AppError('already-exists', `A category ${body.code} exists already.`);
@@ -441,7 +501,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       params: api.CodeParams,
       body: api.RateRequest,
       responses: { 201: { description: 'Scheduled', schema: api.RateRequest } },
-      handler: async ({ params, body, staff }) => {
+      handler: async ({ params, body, staff, req }) => {
         const now = deps.clock.now();
         const effectiveFrom = new Date(body.effectiveFrom);
         if (effectiveFrom.getTime() < now.getTime() + RATE_LEAD_MS) {
@@ -460,6 +520,23 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
             staffId: staff.id,
           },
           now,
+          (trx, { rateId }) =>
+            recordAudit(
+              deps.db,
+              trx,
+              auditActorOf(staff, req.ip),
+              {
+                action: 'rate.schedule',
+                targetType: 'category',
+                targetId: params.code,
+                after: {
+                  rateId,
+                  pointsPer100Rupees: body.pointsPer100Rupees,
+                  effectiveFrom: effectiveFrom.toISOString(),
+                },
+              },
+              now,
+            ),
         );
         if (outcome === 'unknown')
           throw new AppError('unknown-category', `There is no category ${params.code}.`);
@@ -660,7 +737,7 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
       headers: api.IdempotencyHeaders,
       body: api.AdjustRequest,
       responses: { 201: { description: 'Adjusted', schema: api.AdjustResult } },
-      handler: ({ params, headers, body, staff }) =>
+      handler: ({ params, headers, body, staff, req }) =>
         write(deps, {
           kind: 'adjust',
           key: headers['idempotency-key'],
@@ -668,6 +745,26 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
           memberId: params.memberId,
           request: body,
           actor: actorOf(staff),
+          // Audited in the adjustment's own transaction, with the balance before and after.
+          onWritten: (trx, written) =>
+            recordAudit(
+              deps.db,
+              trx,
+              auditActorOf(staff, req.ip),
+              {
+                action: 'member.adjust',
+                targetType: 'member',
+                targetId: written.memberId,
+                before: { balance: written.balanceBefore },
+                after: {
+                  balance: written.balanceAfter,
+                  points: body.points,
+                  reason: body.reason,
+                  entryId: written.entry.id,
+                },
+              },
+              new Date(written.entry.at),
+            ),
         }),
     }),
     route({
@@ -732,5 +829,8 @@ export function createRoutes(deps: RouteDeps): AnyRoute[] {
           actor: actorOf(staff),
         }),
     }),
+    ...consoleRoutes(deps, throttle),
+    ...adminRoutes(deps),
+    ...reportRoutes(deps),
   ];
 }

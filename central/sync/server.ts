@@ -30,6 +30,9 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../time.ts';
 import { isTerminalSecret } from './pairing.ts';
 
+/** How often connected terminals' last-seen time is written (one statement for all). */
+const SEEN_WRITE_MS = 60_000;
+
 /** Where Socket.IO listens on central's HTTP server. */
 export const SYNC_PATH = '/sync/socket.io';
 
@@ -76,6 +79,7 @@ export class SyncServer {
   private readonly nsp: Namespace;
   private readonly deps: SyncDeps;
   private readonly heartbeat: NodeJS.Timeout;
+  private seenWrittenAtMs = 0;
   private readonly onCommitted: (stamp: Stamp) => void;
   private epoch: string | undefined;
   /** Settles once the epoch is known. */
@@ -529,6 +533,12 @@ export class SyncServer {
           .whereNotNull('revoked_at')
           .select('id');
         for (const r of revoked) this.disconnectTerminal(r.id);
+        // "Last seen" in the console: connected terminals are seen now, written once a minute.
+        const nowMs = this.deps.clock.now().getTime();
+        if (nowMs - this.seenWrittenAtMs >= SEEN_WRITE_MS) {
+          this.seenWrittenAtMs = nowMs;
+          await syncStore.markTerminalsSeen(this.deps.db, connected, this.deps.clock.now());
+        }
       }
     } catch (error) {
       this.deps.log.warn({ event: 'sync:heartbeat-failed', err: error }, 'heartbeat failed');
