@@ -1,5 +1,6 @@
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
 import { bumpRulesRevision, readCatalogueVersion } from './rules-revision.ts';
+import type { InTransaction } from './admin-store.ts';
 import type { ProductRule } from '../../shared/protocol/sync.ts';
 
 export async function listShowrooms(
@@ -13,6 +14,7 @@ export async function insertShowroom(
   db: Db,
   s: { code: string; name: string; city: string },
   at: Date,
+  also?: InTransaction,
 ): Promise<boolean> {
   return db.knex.transaction(async (trx) => {
     const rows: unknown[] = await trx('showrooms')
@@ -21,6 +23,7 @@ export async function insertShowroom(
       .ignore()
       .returning('id');
     if (rows.length > 0) await bumpRulesRevision(trx);
+    if (rows.length > 0) await also?.(trx, undefined);
     return rows.length > 0;
   });
 }
@@ -70,6 +73,7 @@ export async function insertCategory(
     staffId: number | null;
   },
   at: Date,
+  also?: InTransaction,
 ): Promise<boolean> {
   return db.knex.transaction(async (trx) => {
     const rows: { id: number }[] = await trx('categories')
@@ -87,6 +91,7 @@ export async function insertCategory(
       created_at: toDbTime(db, at),
     });
     await bumpRulesRevision(trx);
+    await also?.(trx, undefined);
     return true;
   });
 }
@@ -96,13 +101,14 @@ export async function insertRate(
   db: Db,
   r: { code: string; pointsPer100Rupees: number; effectiveFrom: Date; staffId: number },
   at: Date,
+  also?: InTransaction<{ rateId: number }>,
 ): Promise<'ok' | 'unknown' | 'exists'> {
   return db.knex.transaction(async (trx) => {
     const category: { id: number } | undefined = await trx('categories')
       .where('code', r.code)
       .first('id');
     if (!category) return 'unknown';
-    const rows: unknown[] = await trx('category_rates')
+    const rows: ({ id: number } | number)[] = await trx('category_rates')
       .insert({
         category_id: category.id,
         points_per_100_rupees: r.pointsPer100Rupees,
@@ -113,8 +119,10 @@ export async function insertRate(
       .onConflict(['category_id', 'effective_from'])
       .ignore()
       .returning('id');
-    if (rows.length === 0) return 'exists';
+    const [row] = rows;
+    if (row === undefined) return 'exists';
     await bumpRulesRevision(trx);
+    await also?.(trx, { rateId: typeof row === 'number' ? row : row.id });
     return 'ok';
   });
 }

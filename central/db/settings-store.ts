@@ -1,5 +1,6 @@
 import { ProgramSettings } from '../../shared/points/redeem.ts';
 import { AppError } from '../errors.ts';
+import { fromDbTime } from './connect.ts';
 import type { Q } from './ledger-store.ts';
 import { bumpRulesRevision } from './rules-revision.ts';
 
@@ -78,4 +79,56 @@ export class SettingsCache {
   forget(): void {
     this.value = undefined;
   }
+}
+
+/** A settings row as stored: its JSON text, when and by whom it was last saved. */
+export interface SettingRow {
+  value: string;
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+/** The stored row of a settings key (undefined: never saved, defaults apply). */
+export async function loadSettingRow(q: Q, key: string): Promise<SettingRow | undefined> {
+  const row: { value: string; updated_at: unknown; username: string | null } | undefined = await q(
+    'settings as s',
+  )
+    .leftJoin('staff as st', 'st.id', 's.updated_by')
+    .where('s.key', key)
+    .first('s.value', 's.updated_at', 'st.username');
+  if (!row) return undefined;
+  return { value: row.value, updatedAt: settingTime(row.updated_at), updatedBy: row.username };
+}
+
+/** Only the JSON text of a settings key: what a process polls to notice a change. */
+export async function loadSettingText(q: Q, key: string): Promise<string | undefined> {
+  const row: { value: string } | undefined = await q('settings').where('key', key).first('value');
+  return row?.value;
+}
+
+/** Writes a settings key's whole document (validated by the caller). */
+export async function saveSettingRow(
+  q: Q,
+  key: string,
+  value: unknown,
+  by: { staffId: number | null; now: Date },
+): Promise<void> {
+  await q('settings')
+    .insert({
+      key,
+      value: JSON.stringify(value),
+      updated_at: by.now,
+      updated_by: by.staffId,
+    })
+    .onConflict('key')
+    .merge(['value', 'updated_at', 'updated_by']);
+}
+
+// SQLite gets a Date bound as its milliseconds (settings rows are written with `now` as is).
+function settingTime(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return new Date(value).toISOString();
+  if (typeof value === 'string' && /^\d+$/.test(value))
+    return new Date(Number(value)).toISOString();
+  return fromDbTime(value);
 }

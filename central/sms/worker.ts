@@ -22,8 +22,8 @@ export interface SmsStatusEvent {
 
 export interface SmsWorkerOptions {
   db: Db;
-  provider: SmsProvider;
-  config: SmsConfig;
+  /** The configuration and provider in use, asked afresh for every message (they may change). */
+  sms: { readonly config: SmsConfig; readonly provider: SmsProvider };
   sealKey: Buffer;
   clock: Clock;
   log: Logger;
@@ -65,7 +65,8 @@ export class SmsWorker {
    * stopped mid-send. Checked at start and then every quarter lease.
    */
   private async sweepAbandoned(): Promise<void> {
-    const { db, clock, config, log } = this.options;
+    const { db, clock, log } = this.options;
+    const { config } = this.options.sms;
     const lease = config.worker.leaseSeconds * 1000;
     if (performance.now() - this.lastSweepMs < lease / 4) return;
     this.lastSweepMs = performance.now();
@@ -104,7 +105,7 @@ export class SmsWorker {
   }
 
   private async run(): Promise<void> {
-    const { config, log } = this.options;
+    const { log } = this.options;
     while (this.running) {
       let claimed = 0;
       try {
@@ -115,7 +116,7 @@ export class SmsWorker {
       if (!this.isRunning()) break;
       if (claimed === 0 && !this.woken) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, config.worker.pollMs);
+          const timer = setTimeout(resolve, this.options.sms.config.worker.pollMs);
           this.wakeUp = () => {
             clearTimeout(timer);
             resolve();
@@ -129,7 +130,8 @@ export class SmsWorker {
 
   /** One round: expire what is too late, claim what is due, send it. Returns how many it took. */
   async tick(): Promise<number> {
-    const { db, clock, config } = this.options;
+    const { db, clock } = this.options;
+    const { config } = this.options.sms;
     const free = config.worker.concurrency - this.inFlight.size;
     if (free <= 0) {
       await Promise.race(this.inFlight);
@@ -163,7 +165,9 @@ export class SmsWorker {
   }
 
   private async deliver(row: smsStore.OutboxRow): Promise<void> {
-    const { db, clock, config, provider, log } = this.options;
+    const { db, clock, log } = this.options;
+    // One configuration for the whole send, even if a new one is applied meanwhile.
+    const { config, provider } = this.options.sms;
     let outcome: Parameters<typeof smsStore.settleOutbox>[3];
     const template = config.templates[row.template];
     let message: { text: string; variables: string[] } = row;
