@@ -152,9 +152,10 @@ export class TerminalCore extends EventEmitter {
     /** True when this bill had been taken before: nothing new was queued. */
     repeated?: boolean;
   } {
-    const mobile = this.mobileOf(input.mobile);
-    const member = this.store.findByMobile(mobile);
-    if (!member) {
+    const member = this.store.findByMobile(this.mobileOf(input.mobile));
+    // The member's own number: for a record merged into another member, that member's.
+    const mobile = member?.mobile;
+    if (!member || mobile === undefined) {
       throw new CounterError(
         'not-a-member',
         'No member has this mobile number; enrol the customer first.',
@@ -329,7 +330,7 @@ export class TerminalCore extends EventEmitter {
     from: string;
     to: string;
   }): Promise<LedgerStatement> {
-    const request = { ...input, mobile: this.mobileOf(input.mobile) };
+    const request = { ...input, mobile: this.memberMobileOf(input.mobile) };
     try {
       return LedgerStatement.parse(await this.ask(LEDGER_EVENTS.statement, request));
     } catch (error) {
@@ -352,7 +353,7 @@ export class TerminalCore extends EventEmitter {
     billAmountPaise: number;
   }): Promise<QuoteResponse> {
     return QuoteResponse.parse(
-      await this.ask(REDEEM_EVENTS.quote, { ...input, mobile: this.mobileOf(input.mobile) }),
+      await this.ask(REDEEM_EVENTS.quote, { ...input, mobile: this.memberMobileOf(input.mobile) }),
     );
   }
 
@@ -364,7 +365,10 @@ export class TerminalCore extends EventEmitter {
     points: number;
   }): Promise<RedemptionView> {
     return RedemptionView.parse(
-      await this.ask(REDEEM_EVENTS.request, { ...input, mobile: this.mobileOf(input.mobile) }),
+      await this.ask(REDEEM_EVENTS.request, {
+        ...input,
+        mobile: this.memberMobileOf(input.mobile),
+      }),
     );
   }
 
@@ -423,6 +427,12 @@ export class TerminalCore extends EventEmitter {
     this.store.enqueue({ ...item, createdAt: new Date().toISOString() });
     this.emit('status');
     this.sync.kick();
+  }
+
+  /** A typed mobile as central knows its member: a merged record's is its member's number. */
+  private memberMobileOf(typed: string): string {
+    const e164 = this.mobileOf(typed);
+    return this.store.findByMobile(e164)?.mobile ?? e164;
   }
 
   private mobileOf(typed: string): string {

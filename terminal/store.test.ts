@@ -225,7 +225,7 @@ describe('terminal cache', () => {
     old.prepare("INSERT INTO meta VALUES ('rules', ?), ('cursor', '9')").run(JSON.stringify(v1));
     old.close();
     store = new TerminalStore(file);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
     expect(store.cursor).toBe(9);
     expect(store.findById(1)).toMatchObject({ balance: 40, lastVisitAt: null });
     expect(store.rules).toMatchObject({

@@ -65,6 +65,7 @@ interface MemberRow {
   sms_consent: number;
   seq: number;
   last_visit: string | null;
+  merged_into: number | null;
 }
 
 interface OutboxDbRow {
@@ -137,13 +138,15 @@ export class TerminalStore {
       setMeta: db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      upsert: db.prepare<[number, string, string, number, string, number, number, string | null]>(
-        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      upsert: db.prepare<
+        [number, string, string, number, string, number, number, string | null, number | null]
+      >(
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit, merged_into)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
            tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq,
-           last_visit = excluded.last_visit
+           last_visit = excluded.last_visit, merged_into = excluded.merged_into
          WHERE excluded.seq > members.seq`,
       ),
       // A page of rows (JSON text from a pull) in two statements, without building objects.
@@ -153,14 +156,14 @@ export class TerminalStore {
             WHERE m.id <> j.value ->> 0 AND m.seq < j.value ->> 6)`,
       ),
       upsertPage: db.prepare<[string]>(
-        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit)
+        `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit, merged_into)
          SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
-                j.value ->> 5, j.value ->> 6, j.value ->> 7
+                j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8
            FROM json_each(?) j WHERE true
          ON CONFLICT (id) DO UPDATE SET
            mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
            tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq,
-           last_visit = excluded.last_visit
+           last_visit = excluded.last_visit, merged_into = excluded.merged_into
          WHERE excluded.seq > members.seq`,
       ),
       // A catalogue arriving page by page (JSON text of products), then swapped in whole.
@@ -383,6 +386,7 @@ export class TerminalStore {
       m.smsConsent ? 1 : 0,
       m.seq,
       m.lastVisitAt,
+      m.mergedIntoId ?? null,
     ).changes;
   }
 
@@ -468,7 +472,7 @@ export class TerminalStore {
   /** The member with this E.164 mobile: from the cache, or enrolled here and not yet sent. */
   findByMobile(e164: string): MemberView | undefined {
     const row = this.stmts.byMobile.get(e164);
-    if (row) return this.view(row);
+    if (row) return this.view(this.holderOf(row));
     const enrol = this.stmts.pendingEnrol.get(e164);
     if (!enrol) return undefined;
     const body = JSON.parse(enrol.body) as { name: string; smsConsent: boolean };
@@ -493,14 +497,32 @@ export class TerminalStore {
   /** Type-ahead: members whose mobile ends with these digits (at least 4). */
   findByLastDigits(digits: string, limit = 10): MemberView[] {
     if (!/^\d{4,15}$/.test(digits)) return [];
-    return this.stmts.byDigits.all(digits.slice(-4), `%${digits}`, limit).map((r) => this.view(r));
+    return this.views(this.stmts.byDigits.all(digits.slice(-4), `%${digits}`, limit));
   }
 
   /** Type-ahead: members whose name starts with this text (at least 2 characters). */
   findByNamePrefix(prefix: string, limit = 10): MemberView[] {
     const key = foldName(prefix);
     if (key.length < 2) return [];
-    return this.stmts.byName.all(key, prefixEnd(key), limit).map((r) => this.view(r));
+    return this.views(this.stmts.byName.all(key, prefixEnd(key), limit));
+  }
+
+  /** A record merged into another stands for that member (while its state is in the cache). */
+  private holderOf(row: MemberRow): MemberRow {
+    if (row.merged_into === null) return row;
+    return this.stmts.byId.get(row.merged_into) ?? row;
+  }
+
+  /** Rows as the counter lists them: merged records replaced by their member, each once. */
+  private views(rows: MemberRow[]): MemberView[] {
+    const seen = new Set<number>();
+    const out: MemberView[] = [];
+    for (const row of rows.map((r) => this.holderOf(r))) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      out.push(this.view(row));
+    }
+    return out;
   }
 
   /** Every member state held, in id order (for comparing with central). */
@@ -517,6 +539,7 @@ export class TerminalStore {
         smsConsent: r.sms_consent === 1,
         seq: r.seq,
         lastVisitAt: r.last_visit,
+        mergedIntoId: r.merged_into,
       }));
   }
 

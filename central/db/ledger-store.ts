@@ -143,6 +143,8 @@ export interface LockedMember {
   sms_consent: boolean | number;
   /** The member's latest sale until now (Date on PostgreSQL, ISO text on SQLite, or null). */
   last_visit_at: unknown;
+  /** The member this record was merged into (who earns and spends for it), or null. */
+  merged_into_id: number | null;
 }
 
 /**
@@ -161,9 +163,64 @@ export async function lockMembers(
       if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
     })
     .orderBy('id')
-    .select('id', 'mobile', 'balance', 'name', 'sms_consent', 'last_visit_at');
+    .select('id', 'mobile', 'balance', 'name', 'sms_consent', 'last_visit_at', 'merged_into_id');
   if (db.dialect === 'pg') void query.forUpdate();
   return query;
+}
+
+/**
+ * Who held each of these mobiles before a confirmed change of number, and until when (oldest
+ * change first): a sale made before the change earns for that member.
+ */
+export async function findMobileHistory(
+  q: Q,
+  mobiles: string[],
+): Promise<Map<string, { memberId: number; until: Date }[]>> {
+  const history = new Map<string, { memberId: number; until: Date }[]>();
+  if (mobiles.length === 0) return history;
+  const rows: { old_mobile: string; member_id: number; confirmed_at: unknown }[] = await q(
+    'mobile_changes',
+  )
+    .where('status', 'confirmed')
+    .whereIn('old_mobile', mobiles)
+    .orderBy('confirmed_at')
+    .select('old_mobile', 'member_id', 'confirmed_at');
+  for (const r of rows) {
+    const list = history.get(r.old_mobile) ?? [];
+    list.push({ memberId: r.member_id, until: new Date(fromDbTime(r.confirmed_at)) });
+    history.set(r.old_mobile, list);
+  }
+  return history;
+}
+
+/** Marks members as merged into `targetId` (the writer restamps them). */
+export async function setMergedInto(
+  db: Db,
+  q: Q,
+  ids: number[],
+  targetId: number,
+  at: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await q('members')
+    .whereIn('id', ids)
+    .update({ merged_into_id: targetId, updated_at: toDbTime(db, at) });
+}
+
+/** Gives a member a new mobile (the writer restamps it). */
+export async function setMobile(db: Db, q: Q, id: number, mobile: string, at: Date): Promise<void> {
+  await q('members')
+    .where('id', id)
+    .update({ mobile, updated_at: toDbTime(db, at) });
+}
+
+/** A member and the records merged into it: whose ledger and purchases are its history. */
+export async function mergeGroupIds(q: Q, memberId: number): Promise<number[]> {
+  const rows: { id: number }[] = await q('members')
+    .where('merged_into_id', memberId)
+    .orderBy('id')
+    .select('id');
+  return [memberId, ...rows.map((r) => r.id)];
 }
 
 export async function findExistingBills(q: Q, pairs: [number, string][]): Promise<Set<string>> {
@@ -227,6 +284,7 @@ export interface SaleLineState {
   lineNo: number;
   sku: string;
   categoryCode: string;
+  categoryId: number;
   quantity: number;
   amountPaise: number;
   points: number;
@@ -241,6 +299,7 @@ export async function loadSaleLines(q: Q, saleIds: number[]): Promise<SaleLineSt
     line_no: number;
     sku: string;
     code: string;
+    category_id: number;
     quantity: number;
     amount_paise: number;
     points: number;
@@ -254,6 +313,7 @@ export async function loadSaleLines(q: Q, saleIds: number[]): Promise<SaleLineSt
       'l.line_no',
       'l.sku',
       'c.code',
+      'l.category_id',
       'l.quantity',
       'l.amount_paise',
       'l.points',
@@ -266,6 +326,7 @@ export async function loadSaleLines(q: Q, saleIds: number[]): Promise<SaleLineSt
     lineNo: r.line_no,
     sku: r.sku,
     categoryCode: r.code,
+    categoryId: r.category_id,
     quantity: r.quantity,
     amountPaise: r.amount_paise,
     points: r.points,
@@ -541,7 +602,8 @@ export async function stampMembers(
          from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint, n int,
               last_visit_at timestamptz), head
         where m.id = x.id
-        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq, m.last_visit_at`,
+        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq, m.last_visit_at,
+                  m.merged_into_id`,
       [
         members.length,
         members.length,
@@ -635,6 +697,7 @@ interface MemberRow {
   enrolled_code: string | null;
   balance: number;
   tier: string;
+  merged_into_id: number | null;
 }
 
 function memberQuery(q: Q) {
@@ -655,6 +718,7 @@ function memberQuery(q: Q) {
       'es.code as enrolled_code',
       'm.balance',
       'm.tier',
+      'm.merged_into_id',
     );
 }
 
@@ -683,8 +747,10 @@ export async function loadMembers(q: Q, ids: number[]): Promise<Map<number, Memb
   return new Map(rows.map((r) => [r.id, toMember(r)]));
 }
 
+/** The member with this mobile; for a record merged into another, that member. */
 export async function findMemberByMobile(q: Q, mobile: string): Promise<Member | undefined> {
   const row: MemberRow | undefined = await memberQuery(q).where('m.mobile', mobile).first();
+  if (row?.merged_into_id) return findMemberById(q, row.merged_into_id);
   return row ? toMember(row) : undefined;
 }
 
@@ -752,13 +818,18 @@ export async function loadEntries(q: Q, ids: number[]): Promise<Map<number, Ledg
   return new Map(rows.map((r) => [r.id, toEntryView(r)]));
 }
 
-/** A member's entries in [from, to), oldest first, and the balance before `from`. */
+/**
+ * A member's entries in [from, to), oldest first, and the balance before `from`. A member that
+ * records were merged into shows their entries too, with the running balance of them all.
+ */
 export async function entriesBetween(
   db: Db,
   memberId: number,
   from: Date,
   to: Date,
 ): Promise<{ opening: number; entries: LedgerEntryView[] }> {
+  const group = await mergeGroupIds(db.knex, memberId);
+  if (group.length > 1) return groupEntriesBetween(db, group, from, to);
   const before: { balance_after: number } | undefined = await db
     .knex('ledger_entries')
     .where('member_id', memberId)
@@ -771,6 +842,36 @@ export async function entriesBetween(
     .andWhere('e.created_at', '<', toDbTime(db, to))
     .orderBy('e.id');
   return { opening: before?.balance_after ?? 0, entries: rows.map(toEntryView) };
+}
+
+/** entriesBetween over several members (one and those merged into it), as one history. */
+async function groupEntriesBetween(
+  db: Db,
+  ids: number[],
+  from: Date,
+  to: Date,
+): Promise<{ opening: number; entries: LedgerEntryView[] }> {
+  let opening = 0;
+  for (const id of ids) {
+    const before: { balance_after: number } | undefined = await db
+      .knex('ledger_entries')
+      .where('member_id', id)
+      .andWhere('created_at', '<', toDbTime(db, from))
+      .orderBy('id', 'desc')
+      .first('balance_after');
+    opening += before?.balance_after ?? 0;
+  }
+  const rows: EntryRow[] = await entryQuery(db.knex)
+    .whereIn('e.member_id', ids)
+    .andWhere('e.created_at', '>=', toDbTime(db, from))
+    .andWhere('e.created_at', '<', toDbTime(db, to))
+    .orderBy('e.id');
+  let running = opening;
+  const entries = rows.map((r) => {
+    running += r.points;
+    return { ...toEntryView(r), balanceAfter: running };
+  });
+  return { opening, entries };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { SaleResult } from '../../shared/protocol/api.ts';
 import { fromDbTime, toDbTime, type Db } from './connect.ts';
+import { mergeGroupIds } from './ledger-store.ts';
 
 export type SaleView = Omit<SaleResult, 'balanceAfter'> & {
   returnedAmountPaise: number;
@@ -116,9 +117,11 @@ export async function memberSales(
   from: Date,
   to: Date,
 ): Promise<SaleView[]> {
+  // A member's purchases include those of the records merged into it.
+  const ids = await mergeGroupIds(db.knex, memberId);
   return loadSales(db, (q) =>
     q
-      .where('sa.member_id', memberId)
+      .whereIn('sa.member_id', ids)
       .andWhere('sa.sold_at', '>=', toDbTime(db, from))
       .andWhere('sa.sold_at', '<', toDbTime(db, to))
       .limit(1000),

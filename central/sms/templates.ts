@@ -8,7 +8,12 @@ export const DLT_VAR_MAX = 30;
 export const MAX_SEGMENTS = 6;
 
 export const MESSAGE_KINDS = ['otp', 'earn', 'redeem', 'birthday', 'anniversary'] as const;
-export type MessageKind = (typeof MESSAGE_KINDS)[number];
+/**
+ * Kinds a configuration may leave out: the feature that sends them refuses plainly until a
+ * template is registered (a configuration written before they existed stays valid).
+ */
+export const OPTIONAL_MESSAGE_KINDS = ['mobile-otp'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number] | (typeof OPTIONAL_MESSAGE_KINDS)[number];
 
 /** One template as registered on the DLT platform, and the variables we fill it with. */
 export const SmsTemplate = z
@@ -34,6 +39,7 @@ export const KIND_VARIABLES: Record<MessageKind, readonly string[]> = {
   redeem: ['name', 'points', 'rupees', 'bill', 'showroom', 'balance', 'chain'],
   birthday: ['name', 'bonus', 'chain', 'balance'],
   anniversary: ['name', 'bonus', 'chain', 'balance'],
+  'mobile-otp': ['otp', 'chain', 'from', 'to', 'minutes', 'name'],
 };
 
 // Demo registrations: 19-digit ids of the right shape; a chain replaces them with its own.
@@ -66,6 +72,11 @@ export const DEFAULT_TEMPLATES: Record<string, SmsTemplate> = {
     variables: ['name', 'bonus', 'chain'],
     dltTemplateId: demoId(5),
   },
+  'mobile-otp': {
+    text: '{#var#} is your OTP to move your {#var#} membership from {#var#} to {#var#}. Valid {#var#} minutes. Do not share it. -SHWRMS',
+    variables: ['otp', 'chain', 'from', 'to', 'minutes'],
+    dltTemplateId: demoId(6),
+  },
   'otp.hi': {
     text: '{#var#} आपका OTP है: बिल {#var#} पर {#var#} पॉइंट (Rs {#var#}) रिडीम करने के लिए, {#var#} मिनट तक मान्य। इसे किसी को न बताएं। -SHWRMS',
     variables: ['otp', 'bill', 'points', 'rupees', 'minutes'],
@@ -85,6 +96,11 @@ export const DEFAULT_TEMPLATES: Record<string, SmsTemplate> = {
     text: 'जन्मदिन मुबारक हो, {#var#}! {#var#} {#var#} की ओर से शुभकामनाएं। -SHWRMS',
     variables: ['name', 'bonus', 'chain'],
     dltTemplateId: demoId(14),
+  },
+  'mobile-otp.hi': {
+    text: '{#var#} आपका OTP है: {#var#} सदस्यता का मोबाइल नंबर {#var#} से {#var#} पर बदलने के लिए, {#var#} मिनट तक मान्य। इसे किसी को न बताएं। -SHWRMS',
+    variables: ['otp', 'chain', 'from', 'to', 'minutes'],
+    dltTemplateId: demoId(16),
   },
   'anniversary.hi': {
     text: 'सालगिरह मुबारक हो, {#var#}! {#var#} {#var#} की ओर से शुभकामनाएं। -SHWRMS',

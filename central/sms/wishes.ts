@@ -121,6 +121,8 @@ export class WishScheduler {
       .knex('members')
       .whereRaw(`substr(${kind}, 6, 5) in (${days.map(() => '?').join(', ')})`, days)
       .where(kind, '<', date)
+      // A record merged into another is wished through the member it became, never twice.
+      .whereNull('merged_into_id')
       .orderBy('id')
       .select('id');
     return rows.map((r) => r.id);

@@ -5,7 +5,7 @@ import { EnrolRequest, INTERNAL_KEY_PREFIX, SaleRequest } from './api.ts';
  * Version of the terminal ↔ central sync protocol. Central refuses a terminal whose version
  * differs, with a message naming both; see docs/protocol.md.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** How often central tells every terminal its head, so an idle terminal notices a missed push. */
 export const HEARTBEAT_MS = 5_000;
@@ -27,6 +27,11 @@ export const MemberState = z.object({
   seq: z.int().positive(),
   /** When the member's latest sale anywhere was made (ISO, UTC); null before the first. */
   lastVisitAt: z.iso.datetime().nullable(),
+  /**
+   * Set when this record was merged into another member: the counter shows that member for this
+   * mobile instead, and never this one on its own (central always sends it; absent reads as null).
+   */
+  mergedIntoId: z.int().positive().nullable().optional(),
 });
 export type MemberState = z.infer<typeof MemberState>;
 
@@ -134,9 +139,13 @@ export const STATE_ROW = [
   'smsConsent',
   'seq',
   'lastVisitAt',
+  'mergedIntoId',
 ] as const;
 
-/** One state row: [id, mobile, name, balance, tier, smsConsent (0 or 1), seq, lastVisitAt]. */
+/**
+ * One state row: [id, mobile, name, balance, tier, smsConsent (0 or 1), seq, lastVisitAt,
+ * mergedIntoId].
+ */
 export const StateRow = z.tuple([
   z.int().positive(),
   z.string(),
@@ -146,6 +155,7 @@ export const StateRow = z.tuple([
   z.union([z.literal(0), z.literal(1)]),
   z.int().positive(),
   z.iso.datetime().nullable(),
+  z.int().positive().nullable().optional(),
 ]);
 
 /**
@@ -154,7 +164,7 @@ export const StateRow = z.tuple([
  */
 export function parseStateRows(text: string): MemberState[] {
   const rows = z.array(StateRow).parse(JSON.parse(text));
-  return rows.map(([id, mobile, name, balance, tier, smsConsent, seq, lastVisitAt]) => ({
+  return rows.map(([id, mobile, name, balance, tier, smsConsent, seq, lastVisitAt, merged]) => ({
     id,
     mobile,
     name,
@@ -163,6 +173,7 @@ export function parseStateRows(text: string): MemberState[] {
     smsConsent: smsConsent === 1,
     seq,
     lastVisitAt,
+    mergedIntoId: merged ?? null,
   }));
 }
 
