@@ -6,7 +6,17 @@ import globals from 'globals';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'test-results/', 'terminal/ui/dist/', 'dist/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tools/',
+      'data/',
+      'test-results/',
+      'terminal/ui/dist/',
+      'central/admin-ui/dist/',
+      'dist/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -72,6 +82,31 @@ export default tseslint.config(
             'serialport',
             'knex',
             'pg',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The head office console runs in a browser (bundled by Vite): shared modules only, no server code.
+    files: ['central/admin-ui/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      ...reactHooks.configs.flat['recommended-latest'].rules,
+      'react-hooks/exhaustive-deps': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', '**/terminal/**', 'express', 'better-sqlite3', 'knex', 'pg'] },
+            {
+              // central's server modules, reached by climbing out of admin-ui/
+              regex:
+                '^(\\.\\./)+(admin|audit|console|db|demo|http|ledger|members|otp|redeem|reports|scheduler|sms|staff|sync|config|errors|log|main|metrics|secret|server|time)(/|\\.ts$)',
+              message:
+                'The console talks to central over HTTP only; import shared/ modules instead.',
+            },
           ],
         },
       ],
