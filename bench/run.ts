@@ -5,6 +5,8 @@ const BENCHES: Record<string, () => Promise<{ run(quick: boolean): Promise<void>
   sync: () => import('./sync.ts'),
   redeem: () => import('./redeem.ts'),
   terminal: () => import('./terminal.ts'),
+  reports: () => import('./reports.ts'),
+  members: () => import('./member-search.ts'),
 };
 
 const { positionals, values } = parseArgs({

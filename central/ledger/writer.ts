@@ -5,6 +5,7 @@ import { earnForSale, reverseLine, type EarnRate } from '../../shared/points/ear
 import type {
   AdjustRequest,
   EnrolRequest,
+  LedgerEntryView,
   Member,
   ReturnRequest,
   SaleRequest,
@@ -46,9 +47,19 @@ export type WriteCommand =
       memberId: number;
       request: AdjustRequest;
       actor: Actor;
+      /** Runs in the adjustment's transaction once its entry is written (its audit row). */
+      onWritten?: (trx: Knex.Transaction, written: AdjustWritten) => Promise<void>;
     }
   | { kind: 'enrol'; request: EnrolRequest; actor: Actor }
   | MemberOp;
+
+/** An adjustment as written: the member's balance around it and its entry. */
+export interface AdjustWritten {
+  memberId: number;
+  balanceBefore: number;
+  balanceAfter: number;
+  entry: LedgerEntryView;
+}
 
 /**
  * A keyed operation on one member's points written by another module (redemption, wishes): it
@@ -62,6 +73,8 @@ export interface MemberOp {
   key: string;
   requestHash: string;
   memberId: number;
+  /** Other members the operation reads or changes (a merge's source), locked with it. */
+  alsoLock?: number[];
   actor: Actor;
   /** Decides and writes the operation's own rows; throws an AppError to refuse (its own
    * writes before the throw still commit: a wrong OTP's count of tries must stick). */
@@ -73,17 +86,38 @@ export interface MemberOpContext {
   trx: Knex.Transaction;
   db: Db;
   now: Date;
-  member: { readonly id: number; readonly mobile: string; readonly balance: number };
-  /** Appends a ledger entry once the operation succeeds; returns the balance after it. */
+  /** The operation's member; for a record merged into another, that other member. */
+  member: OpMember;
+  /** Another member locked for this operation (see MemberOp.alsoLock), as it stands now. */
+  other(id: number): OpMember | undefined;
+  /**
+   * Appends a ledger entry once the operation succeeds (to the operation's member, or to
+   * `memberId`, one it locked); returns that member's balance after it. `refersToKey` names an
+   * entry posted earlier in the same operation, whose id the new entry then refers to.
+   */
   post(entry: {
     kind: store.NewEntryRow['kind'];
     points: number;
     key: string;
+    memberId?: number;
     refersToEntryId?: number | null;
+    refersToKey?: string;
     showroomId: number | null;
     terminalId: string | null;
     reason: string | null;
   }): number;
+  /** Records `sourceIds` as merged into `targetId` (all locked); terminals get their new states. */
+  mergeInto(sourceIds: number[], targetId: number): Promise<void>;
+  /** Gives the operation's member a new mobile; terminals get the new state. */
+  changeMobile(mobile: string): Promise<void>;
+}
+
+/** A locked member as a member operation sees it. */
+export interface OpMember {
+  readonly id: number;
+  readonly mobile: string;
+  readonly balance: number;
+  readonly mergedIntoId: number | null;
 }
 
 /** A sale that earned points in a committed batch, for notices written in the same transaction. */
@@ -146,6 +180,30 @@ export interface WriterOptions {
     trx: Knex.Transaction,
     events: { now: Date; earned: EarnedEvent[] },
   ) => Promise<void>;
+  /**
+   * Keeps the report rollups in each transaction, so they always match the committed ledger:
+   * runs before the members are stamped (rows only this batch's locked members touch) and
+   * returns what to run after the stamp (rows every batch touches, written while the
+   * change-sequence row lock already orders the batches: short, and no new contention).
+   */
+  rollups?: (
+    trx: Knex.Transaction,
+    facts: BatchFacts,
+  ) => Promise<(stamped: boolean) => Promise<void>>;
+}
+
+/** What one batch wrote, as the report rollups need it; every row is dated `now`. */
+export interface BatchFacts {
+  now: Date;
+  sales: readonly store.NewSaleRow[];
+  returns: readonly {
+    showroomId: number;
+    amountPaise: number;
+    points: number;
+    lines: readonly { categoryId: number; amountPaise: number; points: number }[];
+  }[];
+  entries: readonly store.NewEntryRow[];
+  enrolments: readonly { memberId: number; showroomId: number }[];
 }
 
 /**
@@ -287,12 +345,28 @@ export class LedgerWriter {
           ? [command.request.mobile]
           : [],
     );
+    // A sale made before its mobile changed hands (sent late from a counter's outbox) earns for
+    // the member who held the number when the sale was made.
+    const history = await store.findMobileHistory(trx, [
+      ...new Set(commands.flatMap((c) => (c.kind === 'sale' ? [c.sale.mobile] : []))),
+    ]);
+    const heldBy = new Map<WriteCommand, number>();
+    for (const command of commands) {
+      if (command.kind !== 'sale') continue;
+      const soldAtMs = command.sale.soldAt ? Date.parse(command.sale.soldAt) : now.getTime();
+      const holder = history.get(command.sale.mobile)?.find((h) => h.until.getTime() > soldAtMs);
+      if (holder) heldBy.set(command, holder.memberId);
+    }
     const memberIds = commands.flatMap((command) =>
-      command.kind === 'adjust' || command.kind === 'member-op'
+      command.kind === 'adjust'
         ? [command.memberId]
-        : command.kind === 'return'
-          ? [saleHeads.get(command.saleId)?.memberId ?? 0]
-          : [],
+        : command.kind === 'member-op'
+          ? [command.memberId, ...(command.alsoLock ?? [])]
+          : command.kind === 'return'
+            ? [saleHeads.get(command.saleId)?.memberId ?? 0]
+            : command.kind === 'sale'
+              ? [heldBy.get(command) ?? 0]
+              : [],
     );
     const members = new Map<
       number,
@@ -310,6 +384,21 @@ export class LedgerWriter {
     })) {
       remember(m, false);
     }
+    // A record merged into another earns and spends for that member: lock it too (rarely
+    // needed, so out of id order; PostgreSQL resolves the odd deadlock and the batch retries).
+    for (let round = 0; round < 3; round += 1) {
+      const targets = [...members.values()].flatMap((m) =>
+        m.merged_into_id !== null && !members.has(m.merged_into_id) ? [m.merged_into_id] : [],
+      );
+      if (targets.length === 0) break;
+      for (const m of await store.lockMembers(db, trx, { mobiles: [], ids: [...new Set(targets)] }))
+        remember(m, false);
+    }
+    /** The member who holds a record's points: itself, or the member it was merged into. */
+    const holderOf = (id: number | undefined) => {
+      const member = id === undefined ? undefined : members.get(id);
+      return member && member.merged_into_id !== null ? members.get(member.merged_into_id) : member;
+    };
 
     // 2. Idempotency: answers already given, and keys repeated inside this batch.
     const keyed = commands.map((c) => (c.kind === 'enrol' ? undefined : c));
@@ -368,6 +457,10 @@ export class LedgerWriter {
     // 4. Each command in arrival order, against the batch's running balances.
     const newSales: store.NewSaleRow[] = [];
     const newEntries: store.NewEntryRow[] = [];
+    /** Entries that refer to another entry of the batch, by its key (see MemberOpContext.post). */
+    const refersToKeyOf = new Map<store.NewEntryRow, string>();
+    /** Adjustments' onWritten hooks, run once their entries exist. */
+    const adjustHooks: (() => Promise<void>)[] = [];
     const idempotent: {
       key: string;
       operation: string;
@@ -377,6 +470,8 @@ export class LedgerWriter {
     }[] = [];
     const enrolled: { index: number; memberId: number; created: boolean }[] = [];
     const earned: EarnedEvent[] = [];
+    const returned: BatchFacts['returns'][number][] = [];
+    const enrolments: { memberId: number; showroomId: number }[] = [];
 
     const showroomOf = (code: string, actor: Actor): number => {
       const id = showroomByCode.get(code);
@@ -410,9 +505,10 @@ export class LedgerWriter {
                 ]);
               }
             }
-            const existing = memberIdByMobile.get(req.mobile);
+            // A known mobile returns its member; a record merged into another, that member.
+            const existing = holderOf(memberIdByMobile.get(req.mobile));
             if (existing !== undefined) {
-              enrolled.push({ index, memberId: existing, created: false });
+              enrolled.push({ index, memberId: existing.id, created: false });
               break;
             }
             let id = await store.insertMember(
@@ -447,18 +543,19 @@ export class LedgerWriter {
                   name: req.name,
                   sms_consent: req.smsConsent,
                   last_visit_at: null,
+                  merged_into_id: null,
                 },
                 true,
               );
             }
             enrolled.push({ index, memberId: id, created });
+            if (created) enrolments.push({ memberId: id, showroomId });
             break;
           }
           case 'sale': {
             const sale = command.sale;
             const showroomId = showroomOf(sale.showroomCode, command.actor);
-            const memberId = memberIdByMobile.get(sale.mobile);
-            const member = memberId === undefined ? undefined : members.get(memberId);
+            const member = holderOf(heldBy.get(command) ?? memberIdByMobile.get(sale.mobile));
             if (!member) {
               throw new AppError(
                 'member-not-found',
@@ -583,7 +680,8 @@ export class LedgerWriter {
             if (command.actor.role === 'cashier') {
               throw new AppError('forbidden', 'A return reverses points: a manager must do it.');
             }
-            const member = members.get(head.memberId);
+            // A sale of a record merged into another is that member's now.
+            const member = holderOf(head.memberId);
             if (!member) throw new Error(`member ${head.memberId} of sale ${head.id} not locked`);
             const lines = saleLines.filter((l) => l.saleId === head.id);
             const wanted =
@@ -648,6 +746,16 @@ export class LedgerWriter {
               },
               now,
             );
+            returned.push({
+              showroomId,
+              amountPaise,
+              points,
+              lines: reversed.map((r) => ({
+                categoryId: r.line.categoryId,
+                amountPaise: r.amountPaise,
+                points: r.points,
+              })),
+            });
             member.balance -= points;
             member.dirty ||= points !== 0;
             const balanceAfter = member.balance;
@@ -692,23 +800,40 @@ export class LedgerWriter {
             break;
           }
           case 'member-op': {
-            const member = members.get(command.memberId);
+            const member = holderOf(command.memberId);
             if (!member) throw new AppError('not-found', `There is no member ${command.memberId}.`);
+            const locked = (id: number) => {
+              const m = members.get(id);
+              if (!m) throw new Error(`member ${id} is not locked by this operation`);
+              return m;
+            };
+            const opMember = (m: store.LockedMember): OpMember => ({
+              id: m.id,
+              mobile: m.mobile,
+              balance: running.get(m.id) ?? m.balance,
+              mergedIntoId: m.merged_into_id,
+            });
             const posted: store.NewEntryRow[] = [];
-            let running = member.balance;
+            const running = new Map<number, number>();
             const answer = await command.run({
               trx,
               db,
               now,
-              member: { id: member.id, mobile: member.mobile, balance: member.balance },
+              member: opMember(member),
+              other: (id) => {
+                const m = members.get(id);
+                return m ? opMember(m) : undefined;
+              },
               post: (entry) => {
-                running += entry.points;
-                posted.push({
+                const target = locked(entry.memberId ?? member.id);
+                const balance = (running.get(target.id) ?? target.balance) + entry.points;
+                running.set(target.id, balance);
+                const row: store.NewEntryRow = {
                   key: entry.key,
-                  memberId: member.id,
+                  memberId: target.id,
                   kind: entry.kind,
                   points: entry.points,
-                  balanceAfter: running,
+                  balanceAfter: balance,
                   saleId: null,
                   returnId: null,
                   refersToEntryId: entry.refersToEntryId ?? null,
@@ -716,12 +841,36 @@ export class LedgerWriter {
                   terminalId: entry.terminalId,
                   staffId: command.actor.staffId,
                   reason: entry.reason,
-                });
-                return running;
+                };
+                if (entry.refersToKey !== undefined) refersToKeyOf.set(row, entry.refersToKey);
+                posted.push(row);
+                return balance;
+              },
+              // Changes to members' replicated state are written at once and, like a wrong
+              // OTP's count, stay even if the operation then refuses.
+              mergeInto: async (sourceIds, targetId) => {
+                const target = locked(targetId);
+                const sources = sourceIds.map(locked);
+                await store.setMergedInto(db, trx, sourceIds, target.id, now);
+                for (const source of sources) {
+                  source.merged_into_id = target.id;
+                  source.dirty = true;
+                }
+                target.dirty = true;
+              },
+              changeMobile: async (mobile) => {
+                await store.setMobile(db, trx, member.id, mobile, now);
+                memberIdByMobile.delete(member.mobile);
+                member.mobile = mobile;
+                memberIdByMobile.set(mobile, member.id);
+                member.dirty = true;
               },
             });
-            member.balance = running;
-            member.dirty ||= posted.length > 0;
+            for (const [id, balance] of running) {
+              const m = locked(id);
+              m.balance = balance;
+              m.dirty = true;
+            }
             newEntries.push(...posted);
             idempotent.push({
               key: command.key,
@@ -738,6 +887,12 @@ export class LedgerWriter {
             }
             const member = members.get(command.memberId);
             if (!member) throw new AppError('not-found', `There is no member ${command.memberId}.`);
+            if (member.merged_into_id !== null) {
+              throw new AppError(
+                'member-merged',
+                `Member ${member.id} was merged into member ${member.merged_into_id}; adjust member ${member.merged_into_id} instead.`,
+              );
+            }
             const points = command.request.points;
             if (member.balance + points < 0) {
               throw new AppError(
@@ -745,9 +900,19 @@ export class LedgerWriter {
                 `The member has ${member.balance} points; an adjustment of ${points} would leave less than zero.`,
               );
             }
+            const balanceBefore = member.balance;
             member.balance += points;
             member.dirty = true;
             const balanceAfter = member.balance;
+            if (command.onWritten) {
+              const hook = command.onWritten;
+              const entryKey = command.key;
+              adjustHooks.push(async () => {
+                const entry = adjustEntries.get(entryIds.get(entryKey) ?? 0);
+                if (!entry) throw new Error(`adjustment ${entryKey} has no entry`);
+                await hook(trx, { memberId: member.id, balanceBefore, balanceAfter, entry });
+              });
+            }
             newEntries.push({
               key: command.key,
               memberId: member.id,
@@ -784,19 +949,46 @@ export class LedgerWriter {
     for (const entry of newEntries) {
       if (entry.kind === 'earn') entry.saleId = saleIds.get(entry.key) ?? null;
     }
-    const entryIds = await store.insertEntries(db, trx, newEntries, now);
+    // In order, in as few statements as can be: an entry that refers to another of the batch
+    // by key waits for that one's id (ids follow the batch's order, as running balances do).
+    const entryIds = new Map<string, number>();
+    let pending: store.NewEntryRow[] = [];
+    const flush = async () => {
+      for (const [key, id] of await store.insertEntries(db, trx, pending, now)) {
+        entryIds.set(key, id);
+      }
+      pending = [];
+    };
+    for (const entry of newEntries) {
+      const refersTo = refersToKeyOf.get(entry);
+      if (refersTo !== undefined) {
+        if (!entryIds.has(refersTo)) await flush();
+        entry.refersToEntryId = entryIds.get(refersTo) ?? null;
+      }
+      pending.push(entry);
+    }
+    await flush();
     const adjustEntries = await store.loadEntries(
       trx,
       newEntries.filter((e) => e.kind === 'adjust').map((e) => entryIds.get(e.key) ?? 0),
     );
+    for (const hook of adjustHooks) await hook();
     if (earned.length > 0) await this.options.inTransaction?.(trx, { now, earned });
     const answers = idempotent.map((i) => ({ ...i, response: i.body() }));
     await store.insertIdempotent(db, trx, answers, now);
     const dirty = [...members.values()]
       .filter((m) => m.dirty)
       .map((m) => ({ id: m.id, balance: m.balance, lastVisitAt: m.visitedAt }));
+    const finishRollups = await this.options.rollups?.(trx, {
+      now,
+      sales: newSales,
+      returns: returned,
+      entries: newEntries,
+      enrolments,
+    });
     const stamp = await store.stampMembers(db, trx, dirty, now);
     if (stamp) sink.stamp = stamp;
+    await finishRollups?.(stamp !== undefined);
     const memberViews: Map<number, Member> = await store.loadMembers(
       trx,
       enrolled.map((e) => e.memberId),

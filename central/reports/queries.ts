@@ -1,0 +1,1049 @@
+import type { Knex } from 'knex';
+import type {
+  ChurnRiskRow,
+  LiabilityReport,
+  LiabilityReportQuery,
+  LiabilityReportRow,
+  MembersReport,
+  MembersReportQuery,
+  MembersReportRow,
+  PatternsReport,
+  PatternsReportQuery,
+  RfmRow,
+  RfmSegment,
+  SalesReport,
+  SalesReportQuery,
+  SalesReportRow,
+  SmsReport,
+  SmsReportQuery,
+  SmsReportRow,
+  TodayQuery,
+  TodaySummary,
+} from '../../shared/protocol/reports.ts';
+import type { Db } from '../db/connect.ts';
+import { loadProgramSettings } from '../db/settings-store.ts';
+import { AppError } from '../errors.ts';
+import type { Clock } from '../time.ts';
+import { dayOf, periodIndexer, periodsOf, type Period } from './days.ts';
+import { boundsOf, instantSql, ledgerSource, relation, ROLLUPS, type Source } from './sources.ts';
+import { cumAtSql, dayNumber, dayNumberSql, prepareReportSql, rankSql } from './sql.ts';
+
+/** What the report queries need. */
+export interface ReportDeps {
+  db: Db;
+  timeZone: string;
+  clock: Clock;
+}
+
+/** A member is at churn risk when days since the last visit exceed CHURN_K × the usual interval. */
+export const CHURN_K = 2;
+/** Visits (days with a bill) a member needs before their usual interval means anything. */
+export const CHURN_MIN_VISITS = 3;
+/** Recency bands of the RFM segments: a last visit in the range's last 30 days, or last 90. */
+export const RFM_RECENT_DAYS = 30;
+export const RFM_LAPSING_DAYS = 90;
+/** Frequency bands: 1 visit; 2–3; RFM_FREQUENT_VISITS or more. */
+export const RFM_FREQUENT_VISITS = 4;
+
+interface Named {
+  id: number;
+  code: string;
+  name: string;
+}
+
+/** The showroom filter of a query: the showrooms picked, or (ids null) the whole chain. */
+export interface Filter {
+  all: Named[];
+  selected: Named[];
+  ids: number[] | null;
+}
+
+type Q = Knex | Knex.Transaction;
+type Sums = Record<string, unknown>;
+
+/** A sum as a safe integer (PostgreSQL's sum of bigint is numeric, read as text). */
+function int(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n))
+    throw new RangeError(`not a safe integer: ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Rows of a raw query: an array on SQLite, `{ rows }` on PostgreSQL. */
+function rowsOf(result: unknown): Sums[] {
+  if (Array.isArray(result)) return result as Sums[];
+  return (result as { rows: Sums[] }).rows;
+}
+
+/** Rows of a query builder. */
+async function fetch(qb: Knex.QueryBuilder): Promise<Sums[]> {
+  const rows: unknown = await qb;
+  return rows as Sums[];
+}
+
+async function named(q: Q, table: 'showrooms' | 'categories'): Promise<Named[]> {
+  return q(table).orderBy('code').select('id', 'code', 'name');
+}
+
+/** Resolves showroom codes; an unknown one is refused, naming the parameter. */
+export async function resolveFilter(db: Db, codes: string[]): Promise<Filter> {
+  const all = await named(db.knex, 'showrooms');
+  if (codes.length === 0) return { all, selected: all, ids: null };
+  const byCode = new Map(all.map((s) => [s.code, s]));
+  const unknown = codes.filter((c) => !byCode.has(c));
+  if (unknown.length > 0) {
+    throw new AppError(
+      'unknown-showroom',
+      `There is no showroom ${unknown.join(', ')}; see GET /api/showrooms for the codes.`,
+      [{ pointer: 'query:showrooms', message: `unknown showroom ${unknown.join(', ')}` }],
+    );
+  }
+  const picked = new Set(codes);
+  const selected = all.filter((s) => picked.has(s.code));
+  return { all, selected, ids: selected.map((s) => s.id) };
+}
+
+/** Whether the filter takes every showroom (so chain-wide figures apply). */
+const isWholeChain = (f: Filter) => f.ids === null || f.selected.length === f.all.length;
+
+function header(deps: ReportDeps, q: { from: string; to: string }, f: Filter, notes: string[]) {
+  return {
+    from: q.from,
+    to: q.to,
+    showrooms: f.ids === null ? [] : f.selected.map((s) => s.code),
+    timeZone: deps.timeZone,
+    generatedAt: deps.clock.now().toISOString(),
+    notes,
+  };
+}
+
+/** A query on a source's relation for the days of the range and the filter's showrooms. */
+function daily(db: Db, sql: string, from: string, to: string, f: Filter): Knex.QueryBuilder {
+  const qb = db.knex.from(relation(db.knex, sql)).whereBetween('day', [from, to]);
+  return f.ids === null ? qb : qb.whereIn('showroom_id', f.ids);
+}
+
+const sum = (db: Db, column: string, as = column) => db.knex.raw(`sum(${column}) as ${as}`);
+
+const DATE_NOTE = (zone: string) =>
+  `Each sale, return, redemption and enrolment counts on the calendar day (${zone}) central recorded it; a sale a counter sent late from its outbox counts on the day it arrived.`;
+
+// ---------------------------------------------------------------------------------------------
+// Loyalty sales vs redemption
+
+const salesZero = () => ({
+  bills: 0,
+  lines: 0,
+  salesPaise: 0,
+  returnedPaise: 0,
+  netSalesPaise: 0,
+  pointsEarned: 0,
+  pointsReversed: 0,
+  pointsRedeemed: 0,
+  redeemedValuePaise: 0,
+});
+
+const salesKeyNull = {
+  period: null,
+  periodEnd: null,
+  showroomCode: null,
+  showroomName: null,
+  categoryCode: null,
+  categoryName: null,
+};
+
+/** Loyalty sales vs redemption, from the rollups (or, for checking, straight from the ledger). */
+export async function salesReport(
+  deps: ReportDeps,
+  query: SalesReportQuery,
+  source: Source = ROLLUPS,
+): Promise<SalesReport> {
+  const { db } = deps;
+  await prepareReportSql(db);
+  const f = await resolveFilter(db, query.showrooms);
+  const { from, to, dimension } = query;
+  const g = dimension === 'time' ? 'day' : dimension === 'showroom' ? 'showroom_id' : 'category_id';
+  const rows = new Map<string, SalesReportRow>();
+  const notes = [DATE_NOTE(deps.timeZone)];
+  const keyOf: (raw: unknown) => string = (raw) => String(raw);
+
+  let rowKey: (raw: unknown) => string = keyOf;
+  if (dimension === 'time') {
+    const periods = periodsOf(from, to, query.granularity);
+    const indexOf = periodIndexer(periods);
+    for (const p of periods) rows.set(p.period, { ...salesKeyNull, ...p, ...salesZero() });
+    rowKey = (raw) => (periods[indexOf(String(raw))] as Period).period;
+  } else if (dimension === 'showroom') {
+    for (const s of f.selected) {
+      rows.set(String(s.id), {
+        ...salesKeyNull,
+        showroomCode: s.code,
+        showroomName: s.name,
+        ...salesZero(),
+      });
+    }
+  } else {
+    for (const c of await named(db.knex, 'categories')) {
+      rows.set(String(c.id), {
+        ...salesKeyNull,
+        categoryCode: c.code,
+        categoryName: c.name,
+        ...salesZero(),
+        bills: null,
+        pointsRedeemed: null,
+        redeemedValuePaise: null,
+      });
+    }
+    rows.set('redemptions', {
+      ...salesKeyNull,
+      categoryName: 'Redemptions (paid against whole bills, not categories)',
+      ...salesZero(),
+      bills: null,
+    });
+    notes.push(
+      'A redemption pays for a whole bill, not for a category: redeemed points are on their own row, not spread over categories. Bills span categories, so bills are not counted by category.',
+    );
+  }
+  const rowFor = (raw: unknown): SalesReportRow => {
+    const key = rowKey(raw);
+    let row = rows.get(key);
+    if (!row) {
+      // Figures at no showroom (0), or a category or showroom made since: shown, never dropped.
+      row = {
+        ...salesKeyNull,
+        ...(dimension === 'showroom'
+          ? { showroomCode: null, showroomName: '(no showroom)' }
+          : { categoryCode: null, categoryName: `(category ${key})` }),
+        ...salesZero(),
+      };
+      rows.set(key, row);
+    }
+    return row;
+  };
+
+  const [bills, lines, points] = await Promise.all([
+    dimension === 'category'
+      ? Promise.resolve([] as Sums[])
+      : fetch(
+          daily(db, source.bills, from, to, f)
+            .groupBy(g)
+            .select(
+              db.knex.raw(`${g} as g`),
+              sum(db, 'bills'),
+              sum(db, 'amount_paise'),
+              sum(db, 'returned_amount_paise'),
+            ),
+        ),
+    fetch(
+      daily(db, source.sales, from, to, f)
+        .groupBy(g)
+        .select(
+          db.knex.raw(`${g} as g`),
+          sum(db, 'lines'),
+          sum(db, 'amount_paise'),
+          sum(db, 'points'),
+          sum(db, 'returned_amount_paise'),
+          sum(db, 'returned_points'),
+        ),
+    ),
+    fetch(
+      dimension === 'category'
+        ? daily(db, source.points, from, to, f)
+            .whereIn('movement', ['redeem', 'redeem-cancel'])
+            .select(db.knex.raw(`'redemptions' as g`), sum(db, 'points'), sum(db, 'value_paise'))
+        : daily(db, source.points, from, to, f)
+            .whereIn('movement', ['earn', 'return', 'redeem', 'redeem-cancel'])
+            .groupBy(g, 'movement')
+            .select(
+              db.knex.raw(`${g} as g`),
+              'movement',
+              sum(db, 'points'),
+              sum(db, 'value_paise'),
+            ),
+    ),
+  ]);
+  for (const b of bills) {
+    const row = rowFor(b.g);
+    row.bills = (row.bills ?? 0) + int(b.bills);
+    row.salesPaise += int(b.amount_paise);
+    row.returnedPaise += int(b.returned_amount_paise);
+  }
+  for (const l of lines) {
+    const row = rowFor(l.g);
+    row.lines += int(l.lines);
+    if (dimension === 'category') {
+      row.salesPaise += int(l.amount_paise);
+      row.returnedPaise += int(l.returned_amount_paise);
+      row.pointsEarned += int(l.points);
+      row.pointsReversed += int(l.returned_points);
+    }
+  }
+  for (const p of points) {
+    if (dimension === 'category' && p.points === null) continue;
+    const row = rowFor(p.g);
+    const movement = (p.movement as string | undefined) ?? 'redeem';
+    if (movement === 'earn') row.pointsEarned += int(p.points);
+    else if (movement === 'return') row.pointsReversed -= int(p.points);
+    else {
+      row.pointsRedeemed = (row.pointsRedeemed ?? 0) - int(p.points);
+      row.redeemedValuePaise = (row.redeemedValuePaise ?? 0) - int(p.value_paise);
+    }
+  }
+  const totals = salesZero();
+  for (const row of rows.values()) {
+    row.netSalesPaise = row.salesPaise - row.returnedPaise;
+    totals.bills += row.bills ?? 0;
+    totals.lines += row.lines;
+    totals.salesPaise += row.salesPaise;
+    totals.returnedPaise += row.returnedPaise;
+    totals.netSalesPaise += row.netSalesPaise;
+    totals.pointsEarned += row.pointsEarned;
+    totals.pointsReversed += row.pointsReversed;
+    totals.pointsRedeemed += row.pointsRedeemed ?? 0;
+    totals.redeemedValuePaise += row.redeemedValuePaise ?? 0;
+  }
+  if (dimension === 'category') {
+    // Bills are not by category, but the range still has a number of bills.
+    const [b] = await fetch(daily(db, source.bills, from, to, f).select(sum(db, 'bills')));
+    totals.bills = int(b?.bills);
+  }
+  notes.push(
+    'Returns count on the day they were recorded; pointsReversed are the points they took back. Points redeemed are net of cancelled redemptions, valued at the point value of the day each was redeemed.',
+  );
+  return {
+    ...header(deps, query, f, notes),
+    granularity: query.granularity,
+    dimension,
+    rows: [...rows.values()],
+    totals,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Points liability
+
+type MovementColumn =
+  'earnPoints' | 'redeemPoints' | 'reversePoints' | 'adjustPoints' | 'expirePoints' | 'bonusPoints';
+const MOVEMENT_COLUMN: Record<string, MovementColumn> = {
+  earn: 'earnPoints',
+  redeem: 'redeemPoints',
+  'redeem-cancel': 'reversePoints',
+  return: 'reversePoints',
+  reverse: 'reversePoints',
+  adjust: 'adjustPoints',
+  expire: 'expirePoints',
+  bonus: 'bonusPoints',
+};
+
+const liabilityZero = () => ({
+  openingPoints: 0,
+  earnPoints: 0,
+  redeemPoints: 0,
+  reversePoints: 0,
+  adjustPoints: 0,
+  expirePoints: 0,
+  bonusPoints: 0,
+  netPoints: 0,
+  closingPoints: 0,
+  closingValuePaise: 0,
+  entries: 0,
+});
+
+/** Points liability: opening, movements by kind, closing and its value, per period. */
+export async function liabilityReport(
+  deps: ReportDeps,
+  query: LiabilityReportQuery,
+  source: Source = ROLLUPS,
+): Promise<LiabilityReport> {
+  const { db } = deps;
+  await prepareReportSql(db);
+  const f = await resolveFilter(db, query.showrooms);
+  const { from, to } = query;
+  const settings = await loadProgramSettings(db.knex);
+  const before = db.knex.from(relation(db.knex, source.points)).where('day', '<', from);
+  const [opening] = await fetch(
+    (f.ids === null ? before : before.whereIn('showroom_id', f.ids)).select(sum(db, 'points')),
+  );
+  const moved = await fetch(
+    daily(db, source.points, from, to, f)
+      .groupBy('day', 'movement')
+      .select('day', 'movement', sum(db, 'entries'), sum(db, 'points')),
+  );
+  const periods = periodsOf(from, to, query.granularity);
+  const indexOf = periodIndexer(periods);
+  const rows: LiabilityReportRow[] = periods.map((p) => ({ ...p, ...liabilityZero() }));
+  for (const m of moved) {
+    const row = rows[indexOf(String(m.day))] as LiabilityReportRow;
+    const column = MOVEMENT_COLUMN[String(m.movement)] ?? 'adjustPoints';
+    row[column] += int(m.points);
+    row.entries += int(m.entries);
+  }
+  let running = int(opening?.points);
+  const totals = { ...liabilityZero(), openingPoints: running };
+  for (const row of rows) {
+    row.openingPoints = running;
+    row.netPoints =
+      row.earnPoints +
+      row.redeemPoints +
+      row.reversePoints +
+      row.adjustPoints +
+      row.expirePoints +
+      row.bonusPoints;
+    running += row.netPoints;
+    row.closingPoints = running;
+    row.closingValuePaise = running * settings.pointValuePaise;
+    for (const k of [
+      'earnPoints',
+      'redeemPoints',
+      'reversePoints',
+      'adjustPoints',
+      'expirePoints',
+      'bonusPoints',
+      'netPoints',
+      'entries',
+    ] as const) {
+      totals[k] += row[k];
+    }
+  }
+  totals.closingPoints = running;
+  totals.closingValuePaise = running * settings.pointValuePaise;
+  const notes = [
+    DATE_NOTE(deps.timeZone),
+    'Outstanding points are the sum of every ledger entry up to the day, which is the sum of the members\u2019 balances; a member who owes points after a return counts negative.',
+    `The value is at today\u2019s point value, ${settings.pointValuePaise} paise a point.`,
+    'reversePoints holds returns (negative) and cancelled redemptions (positive).',
+  ];
+  if (f.ids !== null) {
+    notes.push(
+      'Filtered by showroom: opening and closing are what the entries made at these showrooms add up to; entries made at no showroom (head-office adjustments, birthday bonuses, expiry) are left out, so the sum over every showroom is not the chain\u2019s liability.',
+    );
+  }
+  return {
+    ...header(deps, query, f, notes),
+    granularity: query.granularity,
+    pointValuePaise: settings.pointValuePaise,
+    rows,
+    totals,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrolments and active members
+
+/**
+ * Distinct members with a bill in each period, counted straight from the sales (the truth, and
+ * the way for several showrooms, whose visits the rollup cannot tell apart).
+ */
+async function activeFromSales(
+  deps: ReportDeps,
+  periods: Period[],
+  ids: number[] | null,
+  groupByShowroom: boolean,
+): Promise<{ i: number; showroomId: number; members: number }[]> {
+  const { db, timeZone } = deps;
+  const values = periods
+    .map((p, i) => {
+      const { start, end } = boundsOf(p.period, p.periodEnd, timeZone);
+      return `(${i}, ${instantSql(db, start)}, ${instantSql(db, end)})`;
+    })
+    .join(', ');
+  const rows = rowsOf(
+    await db.knex.raw(
+      `with p(i, a, b) as (values ${values})
+     select p.i as i, ${groupByShowroom ? 's.showroom_id' : '0'} as showroom_id,
+            count(distinct s.member_id) as members
+       from p join sales s on s.recorded_at >= p.a and s.recorded_at < p.b
+      ${ids === null ? '' : `where s.showroom_id in (${ids.map(() => '?').join(', ')})`}
+      group by p.i${groupByShowroom ? ', s.showroom_id' : ''}`,
+      ids ?? [],
+    ),
+  );
+  return rows.map((r) => ({
+    i: int(r.i),
+    showroomId: int(r.showroom_id),
+    members: int(r.members),
+  }));
+}
+
+/** Active members per period from the visits rollup, for the chain (0) or one showroom. */
+async function activeFromRollup(
+  db: Db,
+  periods: Period[],
+  showroomIds: number[],
+): Promise<{ i: number; showroomId: number; members: number }[]> {
+  const values = periods.map((p, i) => `(${i}, '${p.period}', '${p.periodEnd}')`).join(', ');
+  const rows = rowsOf(
+    await db.knex.raw(
+      `with p(i, a, b) as (values ${values})
+     select p.i as i, v.showroom_id, sum(v.members) as members
+       from p join report_visits_daily v on v.day >= p.a and v.day <= p.b and v.prev_day < p.a
+      where v.showroom_id in (${showroomIds.map(() => '?').join(', ')})
+      group by p.i, v.showroom_id`,
+      showroomIds,
+    ),
+  );
+  return rows.map((r) => ({
+    i: int(r.i),
+    showroomId: int(r.showroom_id),
+    members: int(r.members),
+  }));
+}
+
+const membersKeyNull = { period: null, periodEnd: null, showroomCode: null, showroomName: null };
+
+/** Enrolments, bills and active members, by showroom or by period. */
+export async function membersReport(
+  deps: ReportDeps,
+  query: MembersReportQuery,
+  source: Source = ROLLUPS,
+): Promise<MembersReport> {
+  const { db } = deps;
+  await prepareReportSql(db);
+  const f = await resolveFilter(db, query.showrooms);
+  const { from, to, dimension } = query;
+  const byTime = dimension === 'time';
+  const g = byTime ? 'day' : 'showroom_id';
+  const periods = byTime
+    ? periodsOf(from, to, query.granularity)
+    : [{ period: from, periodEnd: to }];
+  const indexOf = periodIndexer(periods);
+  const rows = new Map<string, MembersReportRow>();
+  if (byTime) {
+    periods.forEach((p, i) => {
+      rows.set(String(i), { ...membersKeyNull, ...p, enrolments: 0, activeMembers: 0, bills: 0 });
+    });
+  } else {
+    for (const s of f.selected) {
+      rows.set(String(s.id), {
+        ...membersKeyNull,
+        showroomCode: s.code,
+        showroomName: s.name,
+        enrolments: 0,
+        activeMembers: 0,
+        bills: 0,
+      });
+    }
+  }
+  const rowFor = (raw: unknown): MembersReportRow => {
+    const key = byTime ? String(indexOf(String(raw))) : String(raw);
+    let row = rows.get(key);
+    if (!row) {
+      row = {
+        ...membersKeyNull,
+        showroomName: '(no showroom)',
+        enrolments: 0,
+        activeMembers: 0,
+        bills: 0,
+      };
+      rows.set(key, row);
+    }
+    return row;
+  };
+  const [enrolled, bills, atEnd] = await Promise.all([
+    fetch(
+      daily(db, source.enrolments, from, to, f)
+        .groupBy(g)
+        .select(db.knex.raw(`${g} as g`), sum(db, 'enrolments')),
+    ),
+    fetch(
+      daily(db, source.bills, from, to, f)
+        .groupBy(g)
+        .select(db.knex.raw(`${g} as g`), sum(db, 'bills')),
+    ),
+    fetch(
+      (f.ids === null
+        ? db.knex.from(relation(db.knex, source.enrolments))
+        : db.knex.from(relation(db.knex, source.enrolments)).whereIn('showroom_id', f.ids)
+      )
+        .where('day', '<=', to)
+        .select(sum(db, 'enrolments', 'n')),
+    ),
+  ]);
+  for (const e of enrolled) rowFor(e.g).enrolments += int(e.enrolments);
+  for (const b of bills) rowFor(b.g).bills += int(b.bills);
+
+  // Active members per row, and over the whole range.
+  const whole = [{ period: from, periodEnd: to }];
+  const single = f.ids !== null && f.ids.length === 1 ? (f.ids[0] as number) : undefined;
+  const chainRows = isWholeChain(f) ? 0 : single;
+  let totalActive: number;
+  if (source.kind === 'rollups') {
+    if (byTime) {
+      const active =
+        chainRows === undefined
+          ? await activeFromSales(deps, periods, f.ids, false)
+          : await activeFromRollup(db, periods, [chainRows]);
+      for (const a of active) (rows.get(String(a.i)) as MembersReportRow).activeMembers = a.members;
+    } else {
+      const ids = f.selected.map((s) => s.id);
+      if (ids.length > 0) {
+        for (const a of await activeFromRollup(db, whole, ids)) {
+          const row = rows.get(String(a.showroomId));
+          if (row) row.activeMembers = a.members;
+        }
+      }
+    }
+    totalActive =
+      chainRows === undefined
+        ? ((await activeFromSales(deps, whole, f.ids, false))[0]?.members ?? 0)
+        : ((await activeFromRollup(db, whole, [chainRows]))[0]?.members ?? 0);
+  } else {
+    const active = await activeFromSales(deps, periods, f.ids, !byTime);
+    for (const a of active) {
+      const row = rows.get(byTime ? String(a.i) : String(a.showroomId));
+      if (row) row.activeMembers = a.members;
+    }
+    totalActive = (await activeFromSales(deps, whole, f.ids, false))[0]?.members ?? 0;
+  }
+  const list = [...rows.values()];
+  return {
+    ...header(deps, query, f, [
+      DATE_NOTE(deps.timeZone),
+      'A member is active in a period when they had at least one bill in it. The total counts each member once, so it is less than the sum of the rows when members bought in several periods or showrooms.',
+      'membersAtEnd counts members enrolled by the end of the range (at the filtered showrooms).',
+    ]),
+    granularity: query.granularity,
+    dimension,
+    rows: list,
+    totals: {
+      enrolments: list.reduce((s, r) => s + r.enrolments, 0),
+      bills: list.reduce((s, r) => s + r.bills, 0),
+      activeMembers: totalActive,
+      membersAtEnd: int(atEnd[0]?.n),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buying patterns
+
+const FREQUENCY_BUCKETS: { label: string; min: number; max: number | null }[] = [
+  { label: '1', min: 1, max: 1 },
+  { label: '2', min: 2, max: 2 },
+  { label: '3', min: 3, max: 3 },
+  { label: '4-5', min: 4, max: 5 },
+  { label: '6-10', min: 6, max: 10 },
+  { label: '11+', min: 11, max: null },
+];
+
+const RFM_DEFINITIONS: Record<RfmSegment, string> = {
+  champions: `last visit in the range's last ${RFM_RECENT_DAYS} days, ${RFM_FREQUENT_VISITS}+ visits in the range, and spend at or above the average of the range's active members`,
+  loyal: `2+ visits in the range and last visit in its last ${RFM_LAPSING_DAYS} days (champions aside)`,
+  new: `one visit in the range, and the first ever (at the filtered showrooms), in its last ${RFM_RECENT_DAYS} days`,
+  promising: `one visit in the range, in its last ${RFM_RECENT_DAYS} days, not their first ever`,
+  'at-risk': `2+ visits in the range but none in its last ${RFM_LAPSING_DAYS} days`,
+  hibernating: `one visit in the range, ${RFM_RECENT_DAYS + 1}–${RFM_LAPSING_DAYS} days before its end`,
+  lost: `one visit in the range, more than ${RFM_LAPSING_DAYS} days before its end`,
+};
+
+const SEGMENTS = Object.keys(RFM_DEFINITIONS) as RfmSegment[];
+
+/**
+ * Per member of the range: visits, spend, bills, whether the last visit is in the range's last
+ * 30 / 90 days, and whether the first visit ever (at the filtered showrooms) is in its last 30.
+ * From the visit bits of report_member_stats (whole chain) or report_member_showrooms (one
+ * showroom): a member's visits up to a day are a bit count, their spend an array subscript, so
+ * no pass over the sales. Counting bits is needed only where the range cuts a member's history;
+ * a range ending after the last visit (the usual case) reads the totals as they are. OFFSET 0
+ * keeps PostgreSQL from inlining k and m, which would evaluate each rank again at every use.
+ */
+function perMemberFromBits(db: Db, from: string, to: string, showroomId: number | undefined) {
+  const f = dayNumber(from);
+  const t = dayNumber(to);
+  const recentFrom = Math.max(f, t - (RFM_RECENT_DAYS - 1));
+  const lapsingFrom = Math.max(f, t - (RFM_LAPSING_DAYS - 1));
+  const rank = (n: string) => rankSql(db, 'visit_bits', n);
+  const at = (cum: string, i: string) => cumAtSql(db, cum, i);
+  // Visits on days before `day`, for a member whose history the day may cut.
+  const before = (day: number) =>
+    `case when first_no >= ${day} then 0 when last_no < ${day} then visits
+          else ${rank(`${day} - first_no`)} end`;
+  const hasVisitFrom = (day: number) =>
+    `case when last_no <= ${t} then (case when last_no >= ${day} then 1 else 0 end)
+          when ${before(t + 1)} > ${before(day)} then 1 else 0 end`;
+  const where = showroomId === undefined ? '' : `showroom_id = ${showroomId} and`;
+  const noInline = db.dialect === 'pg' ? 'offset 0' : '';
+  return `
+    r as (select first_no, first_no + length(visit_bits) - 1 as last_no, visits, visit_bits,
+                 spend_cum, bills_cum
+            from ${showroomId === undefined ? 'report_member_stats' : 'report_member_showrooms'}
+           where ${where} first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
+    k as (select ${before(t + 1)} as rb, ${before(f)} as ra, ${hasVisitFrom(recentFrom)} as recent,
+                 ${hasVisitFrom(lapsingFrom)} as lapsing,
+                 case when first_no >= ${t - (RFM_RECENT_DAYS - 1)} then 1 else 0 end as first_recent,
+                 spend_cum, bills_cum
+            from r ${noInline}),
+    m as (select rb - ra as visits, ${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')} as spend,
+                 ${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')} as bills, recent, lapsing,
+                 first_recent
+            from k where rb > ra ${noInline})`;
+}
+
+/** The same from the sales themselves (the truth, and the way for several showrooms). */
+function perMemberFromSales(
+  db: Db,
+  zone: string,
+  from: string,
+  to: string,
+  ids: number[] | null,
+): string {
+  const { start, end } = boundsOf(from, to, zone);
+  const dno = dayNumberSql(db, 's.recorded_at', zone);
+  const where = ids === null ? '' : `and s.showroom_id in (${ids.join(', ')})`;
+  const t = dayNumber(to);
+  return `
+    md as (select s.member_id, ${dno} as dno, count(*) as bills, sum(s.amount_paise) as spend
+             from sales s
+            where s.recorded_at >= ${instantSql(db, start)} and s.recorded_at < ${instantSql(db, end)}
+                  ${where}
+            group by s.member_id, ${dno}),
+    fv as (select s.member_id, min(${dno}) as first_no from sales s
+            where s.recorded_at < ${instantSql(db, end)} ${where} group by s.member_id),
+    m as (select md.member_id, count(*) as visits, sum(md.spend) as spend, sum(md.bills) as bills,
+                 case when max(md.dno) >= ${t - (RFM_RECENT_DAYS - 1)} then 1 else 0 end as recent,
+                 case when max(md.dno) >= ${t - (RFM_LAPSING_DAYS - 1)} then 1 else 0 end as lapsing,
+                 case when min(fv.first_no) >= ${t - (RFM_RECENT_DAYS - 1)} then 1 else 0 end
+                   as first_recent
+            from md join fv on fv.member_id = md.member_id
+           group by md.member_id)`;
+}
+
+/** Category mix, visit frequency, RFM, showrooms per member and churn risk. */
+export async function patternsReport(
+  deps: ReportDeps,
+  query: PatternsReportQuery,
+  source: Source = ROLLUPS,
+): Promise<PatternsReport> {
+  const { db, timeZone } = deps;
+  await prepareReportSql(db);
+  const f = await resolveFilter(db, query.showrooms);
+  const { from, to } = query;
+  const isPg = db.dialect === 'pg';
+  const ids = isWholeChain(f) ? null : f.ids;
+
+  // Category mix, from the daily sales.
+  const categories = await named(db.knex, 'categories');
+  const mix = await fetch(
+    daily(db, source.sales, from, to, f)
+      .groupBy('category_id')
+      .select('category_id', sum(db, 'lines'), sum(db, 'amount_paise')),
+  );
+  const mixById = new Map(mix.map((m) => [int(m.category_id), m]));
+  const mixTotal = mix.reduce((s, m) => s + int(m.amount_paise), 0);
+  const categoryMix = categories.map((c) => {
+    const m = mixById.get(c.id);
+    const salesPaise = int(m?.amount_paise);
+    return {
+      categoryCode: c.code,
+      categoryName: c.name,
+      lines: int(m?.lines),
+      salesPaise,
+      shareBasisPoints: mixTotal === 0 ? 0 : Math.round((salesPaise * 10_000) / mixTotal),
+    };
+  });
+
+  // Members of the range by visits and by RFM segment, in one pass over the members. The
+  // average spend that makes a champion is the range's gross sales over its active members.
+  const [gross] = await fetch(daily(db, source.bills, from, to, f).select(sum(db, 'amount_paise')));
+  const totalSpend = int(gross?.amount_paise);
+  const fromBits = source.kind === 'rollups' && (ids === null || ids.length === 1);
+  const perMember = fromBits
+    ? perMemberFromBits(db, from, to, ids === null ? undefined : ids[0])
+    : perMemberFromSales(db, timeZone, from, to, ids);
+  const bucket = `case ${FREQUENCY_BUCKETS.map(
+    (b, i) =>
+      `when m.visits >= ${b.min}${b.max === null ? '' : ` and m.visits <= ${b.max}`} then ${i}`,
+  ).join(' ')} end`;
+  // The segment as its index in SEGMENTS; grouped with the bucket as one small integer, which
+  // lets PostgreSQL aggregate in its parallel workers.
+  const segmentOf = (members: number) => `case
+      when m.visits = 1 and m.first_recent = 1 and m.recent = 1 then ${SEGMENTS.indexOf('new')}
+      when m.recent = 1 and m.visits >= ${RFM_FREQUENT_VISITS}
+           and m.spend * ${members} >= ${totalSpend} then ${SEGMENTS.indexOf('champions')}
+      when m.visits >= 2 and m.lapsing = 1 then ${SEGMENTS.indexOf('loyal')}
+      when m.visits >= 2 then ${SEGMENTS.indexOf('at-risk')}
+      when m.recent = 1 then ${SEGMENTS.indexOf('promising')}
+      when m.lapsing = 1 then ${SEGMENTS.indexOf('hibernating')}
+      else ${SEGMENTS.indexOf('lost')} end`;
+  const active = async (): Promise<number> => {
+    const counted = rowsOf(await db.knex.raw(`with ${perMember} select count(*) as n from m`));
+    return int(counted[0]?.n);
+  };
+  // Active members come from the visits rollup when it can tell them (cheap), else counted.
+  const single = ids !== null && ids.length === 1 ? (ids[0] as number) : undefined;
+  const activeMembers = fromBits
+    ? ((await activeFromRollup(db, [{ period: from, periodEnd: to }], [single ?? 0]))[0]?.members ??
+      0)
+    : await active();
+  const grid = rowsOf(
+    await db.knex.transaction(async (trx): Promise<unknown> => {
+      // JIT compiling these expressions costs more than it saves (a quarter of a second).
+      if (isPg) await trx.raw(`set local work_mem = '128MB'; set local jit = off`);
+      return trx.raw(
+        `with ${perMember}
+         select (${bucket}) * 10 + (${segmentOf(activeMembers)}) as cell, count(*) as members,
+                sum(m.spend) as spend, sum(m.visits) as visits, sum(m.bills) as bills
+           from m group by (${bucket}) * 10 + (${segmentOf(activeMembers)})`,
+      );
+    }),
+  );
+  const visitFrequency = FREQUENCY_BUCKETS.map((b, i) => {
+    const cells = grid.filter((g) => Math.floor(int(g.cell) / 10) === i);
+    return {
+      visits: b.label,
+      minVisits: b.min,
+      maxVisits: b.max,
+      members: cells.reduce((s, g) => s + int(g.members), 0),
+      salesPaise: cells.reduce((s, g) => s + int(g.spend), 0),
+    };
+  });
+  const rfm: RfmRow[] = SEGMENTS.map((segmentName) => {
+    const cells = grid.filter((g) => int(g.cell) % 10 === SEGMENTS.indexOf(segmentName));
+    return {
+      segment: segmentName,
+      definition: RFM_DEFINITIONS[segmentName],
+      members: cells.reduce((s, g) => s + int(g.members), 0),
+      salesPaise: cells.reduce((s, g) => s + int(g.spend), 0),
+      visits: cells.reduce((s, g) => s + int(g.visits), 0),
+    };
+  });
+  const totals = {
+    activeMembers: grid.reduce((s, g) => s + int(g.members), 0),
+    visits: grid.reduce((s, g) => s + int(g.visits), 0),
+    bills: grid.reduce((s, g) => s + int(g.bills), 0),
+    salesPaise: grid.reduce((s, g) => s + int(g.spend), 0),
+    multiShowroomMembers: 0,
+  };
+
+  // Members of the filtered showrooms by how many showrooms they have bought at, ever.
+  const truth = source.kind === 'rollups' ? undefined : ledgerSource(db, timeZone);
+  const stats = truth?.memberStats ?? 'report_member_stats';
+  const ofFilter =
+    ids === null
+      ? ''
+      : `where st.member_id in (select member_id from ${
+          truth ? 'sales' : 'report_member_showrooms'
+        } where showroom_id in (${ids.join(', ')}))`;
+  const spreadKey = 'case when st.showrooms >= 4 then 4 else st.showrooms end';
+  const spreadRows = rowsOf(
+    await db.knex.raw(
+      `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
+         from ${stats} st ${ofFilter} group by ${spreadKey}`,
+    ),
+  );
+  const showroomsPerMember = [1, 2, 3, 4].map((k) => {
+    const r = spreadRows.find((x) => int(x.k) === k);
+    return {
+      showrooms: k === 4 ? '4+' : String(k),
+      members: int(r?.members),
+      salesPaise: int(r?.spend),
+    };
+  });
+  totals.multiShowroomMembers = showroomsPerMember.slice(1).reduce((s, r) => s + r.members, 0);
+
+  // Churn risk as of today, from each member's whole history.
+  const today = dayOf(deps.clock.now(), timeZone);
+  const dayNo = (col: string) =>
+    isPg ? `(${col}::date - date '1970-01-01')` : `cast(julianday(${col}) - 2440587.5 as integer)`;
+  // The rollup has the first day's number and the visit bits (whose length runs to the last
+  // visit): integer arithmetic, no dates to parse a million times.
+  const firstNo = truth ? dayNo('first_day') : 'first_no';
+  const lastNo = truth ? dayNo('last_day') : '(first_no + length(visit_bits) - 1)';
+  const churnRows = rowsOf(
+    await db.knex.raw(
+      `select last_showroom_id as showroom_id, count(*) as members,
+              sum(case when at_risk = 1 then 1 else 0 end) as at_risk,
+              sum(case when at_risk = 1 then spend_paise else 0 end) as at_risk_spend
+         from (select last_showroom_id, spend_paise,
+                      case when (${dayNumber(today)} - ${lastNo}) * (visits - 1)
+                        > ${CHURN_K} * (${lastNo} - ${firstNo})
+                      then 1 else 0 end as at_risk
+                 from ${stats} st
+                where visits >= ${CHURN_MIN_VISITS}
+                  ${f.ids === null ? '' : `and last_showroom_id in (${f.ids.join(', ')})`}) x
+        group by last_showroom_id`,
+    ),
+  );
+  const byShowroom = new Map(f.all.map((s) => [s.id, s]));
+  const churnList: ChurnRiskRow[] = f.selected.map((s) => ({
+    showroomCode: s.code,
+    showroomName: s.name,
+    membersWithHistory: 0,
+    membersAtRisk: 0,
+    atRiskSpendPaise: 0,
+  }));
+  for (const c of churnRows) {
+    const s = byShowroom.get(int(c.showroom_id));
+    let row = churnList.find((r) => r.showroomCode === (s?.code ?? null));
+    if (!row) {
+      row = {
+        showroomCode: s?.code ?? null,
+        showroomName: s?.name ?? '(no showroom)',
+        membersWithHistory: 0,
+        membersAtRisk: 0,
+        atRiskSpendPaise: 0,
+      };
+      churnList.push(row);
+    }
+    row.membersWithHistory += int(c.members);
+    row.membersAtRisk += int(c.at_risk);
+    row.atRiskSpendPaise += int(c.at_risk_spend);
+  }
+  return {
+    ...header(deps, query, f, [
+      DATE_NOTE(timeZone),
+      'A visit is a calendar day on which the member had at least one bill (at the filtered showrooms). Visit frequency and RFM cover the members active in the range; with one showroom picked, a "new" member is one whose first visit to that showroom is recent.',
+      `RFM segments: recency from the member's last visit in the range to its end (${RFM_RECENT_DAYS} and ${RFM_LAPSING_DAYS} days), frequency from visits in the range (1, 2-3, ${RFM_FREQUENT_VISITS}+), monetary from gross spend in the range against the average of the range's active members. Each member is in exactly one segment, tested in the order listed.`,
+      'Showrooms per member: the members who have bought at the filtered showrooms, by how many of the chain\u2019s showrooms they have bought at over their whole history to now, with their whole spend.',
+      `Churn risk is judged today (${today}) over each member's whole history: a member with at least ${CHURN_MIN_VISITS} visits is at risk when the days since their last visit exceed ${CHURN_K} times their usual interval (first to last visit, divided by visits - 1). Rows are by the showroom of the member's last bill.`,
+    ]),
+    categoryMix,
+    visitFrequency,
+    rfm,
+    showroomsPerMember,
+    churnRisk: {
+      asOf: today,
+      k: CHURN_K,
+      minVisits: CHURN_MIN_VISITS,
+      rows: churnList,
+      totals: {
+        membersWithHistory: churnList.reduce((s, r) => s + r.membersWithHistory, 0),
+        membersAtRisk: churnList.reduce((s, r) => s + r.membersAtRisk, 0),
+        atRiskSpendPaise: churnList.reduce((s, r) => s + r.atRiskSpendPaise, 0),
+      },
+    },
+    totals,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMS
+
+const smsZero = () => ({
+  total: 0,
+  pending: 0,
+  sent: 0,
+  failed: 0,
+  refused: 0,
+  unknown: 0,
+  expired: 0,
+  sentSegments: 0,
+});
+
+/** SMS created in the range, by kind and by where each stands now. */
+export async function smsReport(deps: ReportDeps, query: SmsReportQuery): Promise<SmsReport> {
+  const { db } = deps;
+  const f = await resolveFilter(db, query.showrooms);
+  const { start, end } = boundsOf(query.from, query.to, deps.timeZone);
+  let qb = db
+    .knex('sms_outbox as o')
+    // The outbox binds times as Date on both databases (milliseconds on SQLite): compare alike.
+    .where('o.created_at', '>=', start)
+    .where('o.created_at', '<', end);
+  if (f.ids !== null) {
+    qb = qb.join('members as m', 'm.id', 'o.member_id').whereIn('m.enrolled_showroom_id', f.ids);
+  }
+  const counted = await fetch(
+    qb
+      .groupBy('o.kind', 'o.status')
+      .select(
+        'o.kind',
+        'o.status',
+        db.knex.raw('count(*) as n'),
+        db.knex.raw('sum(o.segments) as segments'),
+      ),
+  );
+  const rows = new Map<string, SmsReportRow>();
+  for (const c of counted) {
+    const kind = String(c.kind);
+    let row = rows.get(kind);
+    if (!row) {
+      row = { kind, ...smsZero() };
+      rows.set(kind, row);
+    }
+    const n = int(c.n);
+    row.total += n;
+    const status = String(c.status);
+    if (status === 'sent') row.sentSegments += int(c.segments);
+    if (status === 'queued' || status === 'sending' || status === 'retrying') row.pending += n;
+    else if (
+      status === 'sent' ||
+      status === 'failed' ||
+      status === 'refused' ||
+      status === 'unknown' ||
+      status === 'expired'
+    ) {
+      row[status] += n;
+    }
+  }
+  const list = [...rows.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
+  const totals = smsZero();
+  for (const r of list)
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
+  return {
+    ...header(deps, query, f, [
+      `Messages created in the range (days in ${deps.timeZone}), by where each stands now. "sent" means the SMS provider accepted the message; the outbox keeps no delivery receipts.`,
+      ...(f.ids === null
+        ? []
+        : [
+            'Filtered by showroom: messages to members enrolled at these showrooms (OTPs and notices to members of other showrooms who bought here are not counted).',
+          ]),
+    ]),
+    rows: list,
+    totals,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Today
+
+/** The dashboard's figures for today, from the rollups (and today's SMS and sales). */
+export async function todaySummary(deps: ReportDeps, query: TodayQuery): Promise<TodaySummary> {
+  const { db, timeZone } = deps;
+  const f = await resolveFilter(db, query.showrooms);
+  const now = deps.clock.now();
+  const today = dayOf(now, timeZone);
+  const [bills, points, enrolled, sms] = await Promise.all([
+    fetch(
+      daily(db, 'report_bills_daily', today, today, f).select(
+        sum(db, 'bills'),
+        sum(db, 'amount_paise'),
+        sum(db, 'returned_amount_paise'),
+      ),
+    ),
+    fetch(
+      daily(db, 'report_points_daily', today, today, f)
+        .whereIn('movement', ['earn', 'redeem', 'redeem-cancel'])
+        .groupBy('movement')
+        .select('movement', sum(db, 'points'), sum(db, 'value_paise')),
+    ),
+    fetch(daily(db, 'report_enrolments_daily', today, today, f).select(sum(db, 'enrolments'))),
+    smsReport(deps, { from: today, to: today, showrooms: query.showrooms }),
+  ]);
+  const single = f.ids !== null && f.ids.length === 1 ? (f.ids[0] as number) : undefined;
+  const chainRows = isWholeChain(f) ? 0 : single;
+  const whole = [{ period: today, periodEnd: today }];
+  const members =
+    chainRows === undefined
+      ? ((await activeFromSales(deps, whole, f.ids, false))[0]?.members ?? 0)
+      : ((await activeFromRollup(db, whole, [chainRows]))[0]?.members ?? 0);
+  const moved = (m: string, col: string) => int(points.find((p) => p.movement === m)?.[col]);
+  return {
+    date: today,
+    timeZone,
+    showrooms: f.ids === null ? [] : f.selected.map((s) => s.code),
+    generatedAt: now.toISOString(),
+    bills: int(bills[0]?.bills),
+    salesPaise: int(bills[0]?.amount_paise),
+    returnedPaise: int(bills[0]?.returned_amount_paise),
+    members,
+    pointsEarned: moved('earn', 'points'),
+    pointsRedeemed: -(moved('redeem', 'points') + moved('redeem-cancel', 'points')),
+    redeemedValuePaise: -(moved('redeem', 'value_paise') + moved('redeem-cancel', 'value_paise')),
+    enrolments: int(enrolled[0]?.enrolments),
+    smsSent: sms.totals.sent,
+    smsFailed: sms.totals.failed + sms.totals.refused + sms.totals.expired + sms.totals.unknown,
+    smsPending: sms.totals.pending,
+  };
+}

@@ -1,0 +1,143 @@
+import type { Db } from '../db/connect.ts';
+import { dayOf, daysBetween } from './days.ts';
+
+/** Day numbers count from this day (in the chain's zone). */
+export const DAY_ZERO = '1970-01-01';
+
+/** The day number of a calendar day. */
+export function dayNumber(day: string): number {
+  return daysBetween(DAY_ZERO, day);
+}
+
+/** Only IANA-style names reach SQL text (they are checked by Intl too). */
+export function checkZone(zone: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/.test(zone)) throw new Error(`bad time zone ${zone}`);
+  new Intl.DateTimeFormat('en', { timeZone: zone });
+  return zone;
+}
+
+interface RawSqlite {
+  function(
+    name: string,
+    options: { deterministic: boolean },
+    fn: (...args: unknown[]) => unknown,
+  ): void;
+  aggregate(
+    name: string,
+    options: {
+      start: () => unknown;
+      step: (total: unknown, ...args: unknown[]) => unknown;
+      result: (total: unknown) => unknown;
+    },
+  ): void;
+}
+const prepared = new WeakSet<object>();
+
+/** Counts the 1s among the first `n` characters of a text of 0s and 1s. */
+function rank(bits: string, n: number): number {
+  let ones = 0;
+  const end = Math.min(n, bits.length);
+  for (let i = 0; i < end; i += 1) if (bits.charCodeAt(i) === 49) ones += 1;
+  return ones;
+}
+
+/**
+ * SQLite has no time zones, bit strings or arrays: the reports' SQL calls functions that run
+ * here instead (report_day, report_dno, report_rank, report_at and the aggregates report_bits
+ * and report_cum). Registers them on the (single) pooled connection; call outside transactions.
+ */
+export async function prepareReportSql(db: Db): Promise<void> {
+  if (db.dialect !== 'sqlite') return;
+  const client = db.knex.client as {
+    acquireConnection(): Promise<RawSqlite>;
+    releaseConnection(c: RawSqlite): Promise<void>;
+  };
+  const conn = await client.acquireConnection();
+  try {
+    if (!prepared.has(conn)) {
+      conn.function('report_day', { deterministic: true }, (at, zone) =>
+        typeof at === 'string' && typeof zone === 'string' ? dayOf(at, zone) : null,
+      );
+      conn.function('report_dno', { deterministic: true }, (at, zone) =>
+        typeof at === 'string' && typeof zone === 'string' ? dayNumber(dayOf(at, zone)) : null,
+      );
+      conn.function('report_rank', { deterministic: true }, (bits, n) =>
+        typeof bits === 'string' ? rank(bits, Number(n)) : 0,
+      );
+      conn.function('report_at', { deterministic: true }, (cum, i) => {
+        const list = JSON.parse(String(cum)) as number[];
+        return list[Number(i)] ?? 0;
+      });
+      // The bits of a set of day numbers (order of rows does not matter).
+      conn.aggregate('report_bits', {
+        start: () => [] as number[],
+        step: (days, dno) => {
+          (days as number[]).push(Number(dno));
+          return days;
+        },
+        result: (days) => bitsOf(days as number[]),
+      });
+      // The running totals of (day number, amount) pairs, in day order, from a leading 0.
+      conn.aggregate('report_cum', {
+        start: () => [] as [number, number][],
+        step: (pairs, dno, amount) => {
+          (pairs as [number, number][]).push([Number(dno), Number(amount)]);
+          return pairs;
+        },
+        result: (pairs) => {
+          const sorted = (pairs as [number, number][]).sort((a, b) => a[0] - b[0]);
+          let total = 0;
+          return JSON.stringify([0, ...sorted.map(([, amount]) => (total += amount))]);
+        },
+      });
+      prepared.add(conn);
+    }
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
+/** The bit text of a set of distinct day numbers: from the first, a 1 for each day in it. */
+export function bitsOf(days: number[]): string {
+  if (days.length === 0) return '';
+  const sorted = [...days].sort((a, b) => a - b);
+  const first = sorted[0] as number;
+  const chars = new Array<string>((sorted.at(-1) as number) - first + 1).fill('0');
+  for (const d of sorted) chars[d - first] = '1';
+  return chars.join('');
+}
+
+/** SQL for the calendar day (YYYY-MM-DD) of a time column in the zone. */
+export function daySql(db: Db, column: string, zone: string): string {
+  checkZone(zone);
+  return db.dialect === 'pg'
+    ? `to_char(${column} at time zone '${zone}', 'YYYY-MM-DD')`
+    : `report_day(${column}, '${zone}')`;
+}
+
+/** SQL for the day number of a time column in the zone. */
+export function dayNumberSql(db: Db, column: string, zone: string): string {
+  checkZone(zone);
+  return db.dialect === 'pg'
+    ? `((${column} at time zone '${zone}')::date - date '${DAY_ZERO}')`
+    : `report_dno(${column}, '${zone}')`;
+}
+
+/** SQL for the calendar day (YYYY-MM-DD) of a day number. */
+export function dayTextSql(db: Db, dno: string): string {
+  return db.dialect === 'pg'
+    ? `to_char(date '${DAY_ZERO}' + (${dno}), 'YYYY-MM-DD')`
+    : `date((${dno}) * 86400, 'unixepoch')`;
+}
+
+/** SQL for the visits among the first `n` days of a visit bit string. */
+export function rankSql(db: Db, bits: string, n: string): string {
+  return db.dialect === 'pg'
+    ? `bit_count(substring(${bits} from 1 for greatest(${n}, 0)))`
+    : `report_rank(${bits}, ${n})`;
+}
+
+/** SQL for element `i` (from 0) of a running-total array. */
+export function cumAtSql(db: Db, cum: string, i: string): string {
+  return db.dialect === 'pg' ? `${cum}[(${i}) + 1]` : `report_at(${cum}, ${i})`;
+}
