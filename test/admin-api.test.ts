@@ -526,10 +526,15 @@ describeEachDb('program administration API', (dialect) => {
       });
       const list = await c.request('GET', '/api/rates', { token: c.tokens.admin });
       const elec = (
-        list.body.categories as { code: string; rates: any[]; rateInForce: any }[]
+        list.body.categories as {
+          code: string;
+          rates: { id: number; status: string; pointsPer100Rupees: number }[];
+          rateInForce: { pointsPer100Rupees: number } | null;
+        }[]
       ).find((x) => x.code === 'ELEC');
-      expect(elec?.rateInForce.pointsPer100Rupees).toBe(2);
-      const future = elec?.rates.find((x: { status: string }) => x.status === 'scheduled');
+      expect(elec?.rateInForce?.pointsPer100Rupees).toBe(2);
+      const future = elec?.rates.find((x) => x.status === 'scheduled');
+      if (!future) throw new Error('the scheduled rate is not listed');
       expect(future).toMatchObject({
         id: (audit?.after as { rateId: number }).rateId,
         pointsPer100Rupees: 4,

@@ -11,9 +11,9 @@ import {
   spawnCentralOnFreePort,
   spawnLineChild,
   type CentralProcess,
-  type LineChild,
 } from './support/processes.ts';
 import { waitFor } from './support/terminal.ts';
+import { CounterClient } from './support/counter.ts';
 
 // The head office console as an admin and a manager use it: headless Chromium on the console's
 // pages, served by one central process on a new SQLite database (no demo data). The admin is
@@ -53,7 +53,7 @@ let token: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let counter: { child: LineChild; url: string; token: string; session?: string };
+let counter: CounterClient;
 let memberA: number;
 let memberB: number;
 
@@ -69,6 +69,7 @@ async function value(p: Page, testId: string): Promise<number> {
   return Number(await p.getByTestId(testId).first().getAttribute('data-value'));
 }
 
+// any: the admin API's bodies, read field by field; each test asserts the fields it uses.
 async function api(pathname: string): Promise<any> {
   const response = await fetch(central.url + pathname, {
     headers: { authorization: `Bearer ${token}` },
@@ -88,38 +89,18 @@ async function ledger(memberId: number): Promise<{ id: number; kind: string; poi
 
 const sum = (entries: { points: number }[]): number => entries.reduce((s, e) => s + e.points, 0);
 
-async function counterCall(method: string, pathname: string, body?: unknown): Promise<any> {
-  const response = await fetch(counter.url.replace(/\/$/, '') + pathname, {
-    method,
-    headers: {
-      authorization: `Bearer ${counter.token}`,
-      ...(counter.session ? { 'x-staff-session': counter.session } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, body: parsed };
-}
-
 async function enrol(mobile: string, name: string): Promise<void> {
-  const enrolled = await counterCall('POST', '/api/members', { mobile, name, smsConsent: true });
+  const enrolled = await counter.call('POST', '/api/members', { mobile, name, smsConsent: true });
   expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(201);
   await waitFor('central to confirm the enrolment', async () => {
-    const m = await counterCall('GET', `/api/members/${encodeURIComponent(mobile)}`);
+    const m = await counter.call('GET', `/api/members/${encodeURIComponent(mobile)}`);
     return m.body.isPending === false;
   });
 }
 
 async function sell(mobile: string, amountPaise: number): Promise<number> {
-  const next = await counterCall('GET', '/api/sales/next-bill');
-  const sale = await counterCall('POST', '/api/sales', {
+  const next = await counter.call('GET', '/api/sales/next-bill');
+  const sale = await counter.call('POST', '/api/sales', {
     billNumber: next.body.billNumber,
     mobile,
     lines: [{ sku: 'MISC', categoryCode: CATEGORY, quantity: 1, amountPaise }],
@@ -254,17 +235,16 @@ describe.skipIf(missing.length > 0)('the head office console in a browser', () =
       LOG_LEVEL: 'warn',
     });
     const ready = JSON.parse(await child.waitForLine((l) => l.includes('counter:ready'), 30_000));
-    counter = {
-      child,
-      url: ready.url,
-      token: fs.readFileSync(path.join(terminalDir, 'local-token'), 'utf8').trim(),
-    };
+    counter = new CounterClient(
+      ready.url,
+      fs.readFileSync(path.join(terminalDir, 'local-token'), 'utf8').trim(),
+    );
   }, 60_000);
 
   it('shows a counter sale on the dashboard live, without a reload', async () => {
     // The cashier and the category reach the counter by sync.
     await waitFor('the counter to know the cashier', async () => {
-      const answer = await counterCall('POST', '/api/session', {
+      const answer = await counter.call('POST', '/api/session', {
         username: CASHIER.username,
         pin: CASHIER.pin,
       });

@@ -591,6 +591,58 @@ function MembersBody(props: { report: MembersReport }) {
   );
 }
 
+/** A patterns section of members by bucket (visits, showrooms): a chart and its table. */
+function BucketSection(props: {
+  section: 'visit-frequency' | 'showrooms-per-member';
+  chartTitle: string;
+  bucketTitle: string;
+  rows: { bucket: string; members: number; salesPaise: number }[];
+}) {
+  const { t } = useTranslation();
+  const { section, rows } = props;
+  return (
+    <div className="card" data-testid={`patterns-${section}`}>
+      <h2>{t(`reports.sections.${section}`)}</h2>
+      <SeriesChart
+        testid={`chart-${section}`}
+        title={props.chartTitle}
+        labels={rows.map((r) => r.bucket)}
+        series={[
+          {
+            label: t('reports.patterns.members'),
+            unit: 'count',
+            values: rows.map((r) => r.members),
+          },
+        ]}
+      />
+      <table data-testid={`table-${section}`}>
+        <thead>
+          <tr>
+            <th scope="col">{props.bucketTitle}</th>
+            <th scope="col" className="num">
+              {t('reports.patterns.members')}
+            </th>
+            <th scope="col" className="num">
+              {t('reports.sales.sales')}
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={r.bucket} data-testid={`report-row-${i}`}>
+              <th scope="row" data-testid="row-key" data-value={r.bucket}>
+                {r.bucket}
+              </th>
+              <Num value={r.members} kind="count" testid="members" />
+              <Num value={r.salesPaise} kind="paise" testid="salesPaise" />
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function PatternsBody(props: { report: PatternsReport }) {
   const { t } = useTranslation();
   const { report } = props;
@@ -675,45 +727,16 @@ function PatternsBody(props: { report: PatternsReport }) {
             </tbody>
           </table>
         </div>
-        <div className="card" data-testid="patterns-visit-frequency">
-          <h2>{t('reports.sections.visit-frequency')}</h2>
-          <SeriesChart
-            testid="chart-visit-frequency"
-            title={t('reports.patterns.frequencyChart')}
-            labels={report.visitFrequency.map((r) => r.visits)}
-            series={[
-              {
-                label: t('reports.patterns.members'),
-                unit: 'count',
-                values: report.visitFrequency.map((r) => r.members),
-              },
-            ]}
-          />
-          <table data-testid="table-visit-frequency">
-            <thead>
-              <tr>
-                <th scope="col">{t('reports.patterns.visitsBucket')}</th>
-                <th scope="col" className="num">
-                  {t('reports.patterns.members')}
-                </th>
-                <th scope="col" className="num">
-                  {t('reports.sales.sales')}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.visitFrequency.map((r, i) => (
-                <tr key={r.visits} data-testid={`report-row-${i}`}>
-                  <th scope="row" data-testid="row-key" data-value={r.visits}>
-                    {r.visits}
-                  </th>
-                  <Num value={r.members} kind="count" testid="members" />
-                  <Num value={r.salesPaise} kind="paise" testid="salesPaise" />
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <BucketSection
+          section="visit-frequency"
+          chartTitle={t('reports.patterns.frequencyChart')}
+          bucketTitle={t('reports.patterns.visitsBucket')}
+          rows={report.visitFrequency.map((r) => ({
+            bucket: r.visits,
+            members: r.members,
+            salesPaise: r.salesPaise,
+          }))}
+        />
         <div className="card" data-testid="patterns-rfm">
           <h2>{t('reports.sections.rfm')}</h2>
           <SeriesChart
@@ -758,45 +781,16 @@ function PatternsBody(props: { report: PatternsReport }) {
             </tbody>
           </table>
         </div>
-        <div className="card" data-testid="patterns-showrooms-per-member">
-          <h2>{t('reports.sections.showrooms-per-member')}</h2>
-          <SeriesChart
-            testid="chart-showrooms-per-member"
-            title={t('reports.patterns.showroomsChart')}
-            labels={report.showroomsPerMember.map((r) => r.showrooms)}
-            series={[
-              {
-                label: t('reports.patterns.members'),
-                unit: 'count',
-                values: report.showroomsPerMember.map((r) => r.members),
-              },
-            ]}
-          />
-          <table data-testid="table-showrooms-per-member">
-            <thead>
-              <tr>
-                <th scope="col">{t('reports.patterns.showroomsBucket')}</th>
-                <th scope="col" className="num">
-                  {t('reports.patterns.members')}
-                </th>
-                <th scope="col" className="num">
-                  {t('reports.sales.sales')}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.showroomsPerMember.map((r, i) => (
-                <tr key={r.showrooms} data-testid={`report-row-${i}`}>
-                  <th scope="row" data-testid="row-key" data-value={r.showrooms}>
-                    {r.showrooms}
-                  </th>
-                  <Num value={r.members} kind="count" testid="members" />
-                  <Num value={r.salesPaise} kind="paise" testid="salesPaise" />
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <BucketSection
+          section="showrooms-per-member"
+          chartTitle={t('reports.patterns.showroomsChart')}
+          bucketTitle={t('reports.patterns.showroomsBucket')}
+          rows={report.showroomsPerMember.map((r) => ({
+            bucket: r.showrooms,
+            members: r.members,
+            salesPaise: r.salesPaise,
+          }))}
+        />
       </div>
       <div className="card" data-testid="patterns-churn-risk">
         <h2>{t('reports.sections.churn-risk')}</h2>
