@@ -16,6 +16,7 @@ import {
   type TestCentral,
 } from './support/central.ts';
 import { describeEachDb } from './support/databases.ts';
+import { reportIfStalled } from './support/postgres.ts';
 import { startTwilioStandIn } from './support/sms-standins.ts';
 import { startPairedTerminal, waitFor } from './support/terminal.ts';
 
@@ -935,9 +936,13 @@ describeEachDb('program administration API', (dialect) => {
         SMS_WORKER: 'false',
       });
       try {
-        const get = await fetch(`${fromFile.url}/api/settings/sms`, {
-          headers: { authorization: `Bearer ${c.tokens.admin}` },
-        });
+        const get = await reportIfStalled(
+          'GET /api/settings/sms from a central with SMS_CONFIG_FILE',
+          c.database.env.DATABASE_URL,
+          fetch(`${fromFile.url}/api/settings/sms`, {
+            headers: { authorization: `Bearer ${c.tokens.admin}` },
+          }),
+        );
         const view = (await get.json()) as {
           source: string;
           editable: boolean;
@@ -945,14 +950,18 @@ describeEachDb('program administration API', (dialect) => {
         };
         expect(view).toMatchObject({ source: 'file', editable: false });
         expect(view.provider.authKey).toBe(`${SECRET_MASK}2345`);
-        const put = await fetch(`${fromFile.url}/api/settings/sms`, {
-          method: 'PUT',
-          headers: {
-            authorization: `Bearer ${c.tokens.admin}`,
-            'content-type': 'application/json',
-          },
-          body: JSON.stringify({ language: 'hi' }),
-        });
+        const put = await reportIfStalled(
+          'PUT /api/settings/sms to a central with SMS_CONFIG_FILE',
+          c.database.env.DATABASE_URL,
+          fetch(`${fromFile.url}/api/settings/sms`, {
+            method: 'PUT',
+            headers: {
+              authorization: `Bearer ${c.tokens.admin}`,
+              'content-type': 'application/json',
+            },
+            body: JSON.stringify({ language: 'hi' }),
+          }),
+        );
         expect(put.status).toBe(409);
         expect(((await put.json()) as { detail: string }).detail).toContain('SMS_CONFIG_FILE');
       } finally {

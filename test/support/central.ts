@@ -6,6 +6,7 @@ import { findShowroomId, insertStaff } from '../../central/db/staff-store.ts';
 import { hashSecret } from '../../central/staff/secrets.ts';
 import type { Clock } from '../../central/time.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
+import { reportIfStalled } from './postgres.ts';
 
 /** A clock the test moves by hand. */
 export class TestClock implements Clock {
@@ -212,14 +213,19 @@ export async function startPeerCentral(
     HOST: '127.0.0.1',
     ...env,
   });
-  const central = await createCentral(config, { clock });
-  const listening = await listen(central, sync);
+  const url = database.env.DATABASE_URL;
+  const central = await reportIfStalled(
+    'a peer central starting',
+    url,
+    createCentral(config, { clock }),
+  );
+  const listening = await reportIfStalled('a peer central listening', url, listen(central, sync));
   return {
     url: listening.url,
     central,
     listening,
     close: async () => {
-      await listening.close();
+      await reportIfStalled('a peer central closing', url, listening.close());
       await central.db.knex.destroy();
     },
   };

@@ -27,3 +27,40 @@ export async function createPgDatabase(
     },
   };
 }
+
+/**
+ * Awaits `work`; if it has not settled after `afterMs`, prints what the database's sessions
+ * are doing (state, what each waits on, who blocks it), so a hang in a test run names its
+ * cause instead of only timing out. Does not change the outcome.
+ */
+export async function reportIfStalled<T>(
+  label: string,
+  databaseUrl: string | undefined,
+  work: Promise<T>,
+  afterMs = 10_000,
+): Promise<T> {
+  if (databaseUrl === undefined) return work;
+  const timer = setTimeout(() => {
+    void (async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      try {
+        await client.connect();
+        const { rows } = await client.query(
+          `select pid, state, wait_event_type, wait_event, pg_blocking_pids(pid) as blocked_by,
+                  now() - xact_start as in_transaction, left(query, 160) as query
+             from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+        );
+        console.warn(`STALLED ${String(afterMs)} ms: ${label}; sessions:\n${JSON.stringify(rows)}`);
+      } catch (error) {
+        console.warn(`STALLED ${String(afterMs)} ms: ${label}; sessions unknown: ${String(error)}`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    })();
+  }, afterMs);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
+}
