@@ -46,9 +46,10 @@ const USAGE = `Usage: npm run central -- <command>
                             wishes.sendAt=09:30 (values are JSON where they parse as JSON)
   sms                       SMS outbox of the last 24 hours by kind and status, and recent failures
   reports rebuild           recompute the report rollups from the ledger (in TIME_ZONE), in one transaction
-  reports check [--from D] [--to D]
+  reports check [--from D] [--to D] [--showrooms A,B]
                             compare every report from the rollups with the ledger (default: the
-                            last 31 days); exits 1 on any difference
+                            last 31 days, whole chain; with --showrooms also filtered by those
+                            showrooms, together); exits 1 on any difference
 
 Configuration comes from the environment (see README: PORT, DATA_DIR, DATABASE_URL, ...).`;
 
@@ -234,10 +235,12 @@ async function reportsCommand(
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
-    options: { from: { type: 'string' }, to: { type: 'string' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, showrooms: { type: 'string' } },
   });
   if (sub !== 'rebuild' && sub !== 'check') {
-    console.error('Usage: npm run central -- reports rebuild | reports check [--from D] [--to D]');
+    console.error(
+      'Usage: npm run central -- reports rebuild | reports check [--from D] [--to D] [--showrooms A,B]',
+    );
     return 2;
   }
   return withCentral(config, async (central) => {
@@ -255,7 +258,9 @@ async function reportsCommand(
     const to = values.to ?? dayOf(central.clock.now(), zone);
     const from = values.from ?? addDays(to, -30);
     const deps = { db: central.db, timeZone: zone, clock: central.clock };
-    const { checked, differences } = await checkReports(deps, { from, to });
+    const picked = (values.showrooms ?? '').split(',').filter((c) => c.trim() !== '');
+    const filters = picked.length === 0 ? [[]] : [[], picked.map((c) => c.trim())];
+    const { checked, differences } = await checkReports(deps, { from, to }, filters);
     for (const d of differences)
       console.log(`  ${d.report} ${JSON.stringify(d.query)}: ${d.where}`);
     console.log(

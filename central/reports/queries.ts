@@ -24,9 +24,18 @@ import type { Db } from '../db/connect.ts';
 import { loadProgramSettings } from '../db/settings-store.ts';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../time.ts';
-import { dayOf, periodIndexer, periodsOf, type Period } from './days.ts';
+import { addDays, dayOf, periodIndexer, periodsOf, type Period } from './days.ts';
 import { boundsOf, instantSql, ledgerSource, relation, ROLLUPS, type Source } from './sources.ts';
-import { cumAtSql, dayNumber, dayNumberSql, prepareReportSql, rankSql } from './sql.ts';
+import {
+  bitCountSql,
+  bitOrSql,
+  cumAtSql,
+  dayNumber,
+  dayNumberSql,
+  prepareReportSql,
+  rankSql,
+  windowSql,
+} from './sql.ts';
 
 /** What the report queries need. */
 export interface ReportDeps {
@@ -432,8 +441,8 @@ export async function liabilityReport(
 // Enrolments and active members
 
 /**
- * Distinct members with a bill in each period, counted straight from the sales (the truth, and
- * the way for several showrooms, whose visits the rollup cannot tell apart).
+ * Distinct members with a bill in each period, counted straight from the sales (the truth the
+ * rollups are checked against).
  */
 async function activeFromSales(
   deps: ReportDeps,
@@ -466,21 +475,38 @@ async function activeFromSales(
   }));
 }
 
-/** Active members per period from the visits rollup, for the chain (0) or one showroom. */
+/**
+ * Active members per period from the visits rollup, for the chain (0) or each showroom given:
+ * the visits in the period whose previous visit (there) was before it. Each day of the periods
+ * is a row of a small VALUES list joined on the day (a hash join on PostgreSQL: one pass over
+ * the rollup's days, where a range join per period re-read them for every period). Periods may
+ * overlap (a day then counts for each).
+ */
 async function activeFromRollup(
   db: Db,
   periods: Period[],
   showroomIds: number[],
 ): Promise<{ i: number; showroomId: number; members: number }[]> {
-  const values = periods.map((p, i) => `(${i}, '${p.period}', '${p.periodEnd}')`).join(', ');
+  const days: string[] = [];
+  let lo: string | undefined;
+  let hi: string | undefined;
+  periods.forEach((p, i) => {
+    for (let day = p.period; day <= p.periodEnd; day = addDays(day, 1)) {
+      days.push(`('${day}', ${i}, '${p.period}')`);
+    }
+    if (lo === undefined || p.period < lo) lo = p.period;
+    if (hi === undefined || p.periodEnd > hi) hi = p.periodEnd;
+  });
+  if (days.length === 0 || showroomIds.length === 0) return [];
   const rows = rowsOf(
     await db.knex.raw(
-      `with p(i, a, b) as (values ${values})
-     select p.i as i, v.showroom_id, sum(v.members) as members
-       from p join report_visits_daily v on v.day >= p.a and v.day <= p.b and v.prev_day < p.a
+      `with d(day, i, a) as (values ${days.join(', ')})
+     select d.i as i, v.showroom_id, sum(v.members) as members
+       from report_visits_daily v join d on d.day = v.day
       where v.showroom_id in (${showroomIds.map(() => '?').join(', ')})
-      group by p.i, v.showroom_id`,
-      showroomIds,
+        and v.day >= ? and v.day <= ? and v.prev_day < d.a
+      group by d.i, v.showroom_id`,
+      [...showroomIds, lo ?? '', hi ?? ''],
     ),
   );
   return rows.map((r) => ({
@@ -488,6 +514,52 @@ async function activeFromRollup(
     showroomId: int(r.showroom_id),
     members: int(r.members),
   }));
+}
+
+/**
+ * Active members per period at several showrooms (not the whole chain), from the rollups: the
+ * sum of each showroom's active members (report_visits_daily), less the members counted at
+ * more than one of them. Only a member with rows at two or more of the showrooms can be counted
+ * twice; for each, a period in which they visited k of the showrooms (by their per-showroom
+ * visit bits) counts k - 1 too many. No pass over the sales. Periods may overlap.
+ */
+async function activeOfSeveral(
+  db: Db,
+  periods: Period[],
+  showroomIds: number[],
+): Promise<{ i: number; members: number }[]> {
+  const counts = periods.map(() => 0);
+  for (const a of await activeFromRollup(db, periods, showroomIds)) {
+    counts[a.i] = (counts[a.i] ?? 0) + a.members;
+  }
+  if (periods.length === 0) return [];
+  const f = Math.min(...periods.map((p) => dayNumber(p.period)));
+  const t = Math.max(...periods.map((p) => dayNumber(p.periodEnd)));
+  const values = periods
+    .map((p, i) => `(${i}, ${dayNumber(p.period)}, ${dayNumber(p.periodEnd)})`)
+    .join(', ');
+  const rank = (n: string) => rankSql(db, 's.visit_bits', n);
+  const ids = showroomIds.join(', ');
+  // Only members with several showrooms have several rows (the partial index finds them); of
+  // those, the ones with two or more rows here in the periods' days.
+  const rows = rowsOf(
+    await db.knex.raw(
+      `with p(i, a, b) as (values ${values}),
+       r0 as (select member_id, first_no, first_no + length(visit_bits) - 1 as last_no,
+                     visit_bits, count(*) over (partition by member_id) as n
+                from report_member_showrooms
+               where showroom_id in (${ids}) and member_showrooms > 1
+                 and first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
+       r as (select member_id, first_no, last_no, visit_bits from r0 where n > 1),
+       x as (select p.i, s.member_id, count(*) as k
+               from r s join p on s.first_no <= p.b and s.last_no >= p.a
+              where ${rank('p.b + 1 - s.first_no')} > ${rank('p.a - s.first_no')}
+              group by p.i, s.member_id)
+       select i, sum(k - 1) as extra from x group by i`,
+    ),
+  );
+  for (const r of rows) counts[int(r.i)] = (counts[int(r.i)] ?? 0) - int(r.extra);
+  return counts.map((members, i) => ({ i, members }));
 }
 
 const membersKeyNull = { period: null, periodEnd: null, showroomCode: null, showroomName: null };
@@ -569,25 +641,25 @@ export async function membersReport(
   const chainRows = isWholeChain(f) ? 0 : single;
   let totalActive: number;
   if (source.kind === 'rollups') {
+    // The rows' periods and, last, the whole range, in one pass.
+    const asked = byTime ? [...periods, ...whole] : whole;
+    const active =
+      chainRows === undefined
+        ? await activeOfSeveral(db, asked, f.ids ?? [])
+        : await activeFromRollup(db, asked, [chainRows]);
+    totalActive = active.find((a) => a.i === asked.length - 1)?.members ?? 0;
     if (byTime) {
-      const active =
-        chainRows === undefined
-          ? await activeFromSales(deps, periods, f.ids, false)
-          : await activeFromRollup(db, periods, [chainRows]);
-      for (const a of active) (rows.get(String(a.i)) as MembersReportRow).activeMembers = a.members;
+      for (const a of active) {
+        const row = a.i < periods.length ? rows.get(String(a.i)) : undefined;
+        if (row) row.activeMembers = a.members;
+      }
     } else {
       const ids = f.selected.map((s) => s.id);
-      if (ids.length > 0) {
-        for (const a of await activeFromRollup(db, whole, ids)) {
-          const row = rows.get(String(a.showroomId));
-          if (row) row.activeMembers = a.members;
-        }
+      for (const a of await activeFromRollup(db, whole, ids)) {
+        const row = rows.get(String(a.showroomId));
+        if (row) row.activeMembers = a.members;
       }
     }
-    totalActive =
-      chainRows === undefined
-        ? ((await activeFromSales(deps, whole, f.ids, false))[0]?.members ?? 0)
-        : ((await activeFromRollup(db, whole, [chainRows]))[0]?.members ?? 0);
   } else {
     const active = await activeFromSales(deps, periods, f.ids, !byTime);
     for (const a of active) {
@@ -642,13 +714,18 @@ const SEGMENTS = Object.keys(RFM_DEFINITIONS) as RfmSegment[];
 /**
  * Per member of the range: visits, spend, bills, whether the last visit is in the range's last
  * 30 / 90 days, and whether the first visit ever (at the filtered showrooms) is in its last 30.
- * From the visit bits of report_member_stats (whole chain) or report_member_showrooms (one
- * showroom): a member's visits up to a day are a bit count, their spend an array subscript, so
- * no pass over the sales. Counting bits is needed only where the range cuts a member's history;
- * a range ending after the last visit (the usual case) reads the totals as they are. OFFSET 0
- * keeps PostgreSQL from inlining k and m, which would evaluate each rank again at every use.
+ * From the visit bits of report_member_stats (whole chain) or report_member_showrooms (the
+ * showrooms picked): a member's visits up to a day are a bit count, their spend an array
+ * subscript, so no pass over the sales. Counting bits is needed only where the range cuts a
+ * member's history; a range ending after the last visit (the usual case) reads the totals as
+ * they are. OFFSET 0 keeps PostgreSQL from inlining k and m, which would evaluate each rank
+ * again at every use.
+ *
+ * With several showrooms, spend and bills add up over a member's rows, but two showrooms
+ * visited on one day are one visit: a member with visits at more than one of them has the
+ * range's part of each row's bits or'ed together and counted.
  */
-function perMemberFromBits(db: Db, from: string, to: string, showroomId: number | undefined) {
+function perMemberFromBits(db: Db, from: string, to: string, ids: number[] | null) {
   const f = dayNumber(from);
   const t = dayNumber(to);
   const recentFrom = Math.max(f, t - (RFM_RECENT_DAYS - 1));
@@ -662,25 +739,64 @@ function perMemberFromBits(db: Db, from: string, to: string, showroomId: number 
   const hasVisitFrom = (day: number) =>
     `case when last_no <= ${t} then (case when last_no >= ${day} then 1 else 0 end)
           when ${before(t + 1)} > ${before(day)} then 1 else 0 end`;
-  const where = showroomId === undefined ? '' : `showroom_id = ${showroomId} and`;
   const noInline = db.dialect === 'pg' ? 'offset 0' : '';
-  return `
-    r as (select first_no, first_no + length(visit_bits) - 1 as last_no, visits, visit_bits,
-                 spend_cum, bills_cum
-            from ${showroomId === undefined ? 'report_member_stats' : 'report_member_showrooms'}
+  const firstRecent = (firstNo: string) =>
+    `case when ${firstNo} >= ${t - (RFM_RECENT_DAYS - 1)} then 1 else 0 end`;
+  const columns = `first_no, first_no + length(visit_bits) - 1 as last_no, visits, visit_bits,
+                   spend_cum, bills_cum`;
+  const ranks = `${before(t + 1)} as rb, ${before(f)} as ra, ${hasVisitFrom(recentFrom)} as recent,
+                 ${hasVisitFrom(lapsingFrom)} as lapsing`;
+  if (ids === null || ids.length === 1) {
+    const where = ids === null ? '' : `showroom_id = ${String(ids[0])} and`;
+    return `
+    r as (select ${columns}
+            from ${ids === null ? 'report_member_stats' : 'report_member_showrooms'}
            where ${where} first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
-    k as (select ${before(t + 1)} as rb, ${before(f)} as ra, ${hasVisitFrom(recentFrom)} as recent,
-                 ${hasVisitFrom(lapsingFrom)} as lapsing,
-                 case when first_no >= ${t - (RFM_RECENT_DAYS - 1)} then 1 else 0 end as first_recent,
-                 spend_cum, bills_cum
+    k as (select ${ranks}, ${firstRecent('first_no')} as first_recent, spend_cum, bills_cum
             from r ${noInline}),
     m as (select rb - ra as visits, ${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')} as spend,
                  ${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')} as bills, recent, lapsing,
                  first_recent
             from k where rb > ra ${noInline})`;
+  }
+  // A member with one showroom has one row: read as for one showroom. The others (one in ten,
+  // by the partial index) have their rows grouped: spend and bills add up, and the range's
+  // part of each row's bits is or'ed, since two showrooms visited on one day are one visit.
+  // Rows before the range stay: their first day decides whether a member is new here.
+  const length = t - f + 1;
+  const window = windowSql(db, 'visit_bits', 'first_no', f, length);
+  const inFilter = `showroom_id in (${ids.join(', ')})`;
+  return `
+    r as (select ${columns}
+            from report_member_showrooms
+           where ${inFilter} and member_showrooms = 1
+             and first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
+    k as (select ${ranks}, ${firstRecent('first_no')} as first_recent, spend_cum, bills_cum
+            from r ${noInline}),
+    rs as (select member_id, ${columns}
+             from report_member_showrooms
+            where ${inFilter} and member_showrooms > 1 and first_no <= ${t}),
+    ks as (select member_id, first_no, ${ranks}, spend_cum, bills_cum, visit_bits
+             from rs ${noInline}),
+    g as (select member_id, min(first_no) as first_no, sum(rb - ra) as row_visits,
+                 sum(case when rb > ra then 1 else 0 end) as rows_in_range,
+                 ${bitOrSql(db, `case when rb > ra then ${window} end`)} as merged,
+                 sum(${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')}) as spend,
+                 sum(${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')}) as bills,
+                 max(recent) as recent, max(lapsing) as lapsing
+            from ks group by member_id),
+    m as (select rb - ra as visits, ${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')} as spend,
+                 ${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')} as bills, recent, lapsing,
+                 first_recent
+            from k where rb > ra
+          union all
+          select case when rows_in_range = 1 then row_visits
+                      else ${bitCountSql(db, 'merged', length)} end,
+                 spend, bills, recent, lapsing, ${firstRecent('first_no')}
+            from g where row_visits > 0)`;
 }
 
-/** The same from the sales themselves (the truth, and the way for several showrooms). */
+/** The same from the sales themselves (the truth the rollups are checked against). */
 function perMemberFromSales(
   db: Db,
   zone: string,
@@ -709,6 +825,79 @@ function perMemberFromSales(
            group by md.member_id)`;
 }
 
+/**
+ * Members of the filtered showrooms (all, for null) by how many of the chain's showrooms they
+ * have bought at, ever, with their whole spend.
+ */
+async function showroomSpread(
+  db: Db,
+  stats: string,
+  visited: 'sales' | 'report_member_showrooms',
+  ids: number[] | null,
+): Promise<Sums[]> {
+  const spreadKey = 'case when st.showrooms >= 4 then 4 else st.showrooms end';
+  if (ids !== null && visited === 'report_member_showrooms') {
+    // A member with one showroom bought only at their last bill's; the others (one in ten)
+    // are found by the partial index of report_member_showrooms.
+    const inFilter = `in (${ids.join(', ')})`;
+    return rowsOf(
+      await db.knex.raw(
+        `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
+           from report_member_stats st
+          where (st.showrooms = 1 and st.last_showroom_id ${inFilter})
+             or (st.showrooms > 1
+                 and st.member_id in (select member_id from report_member_showrooms
+                                       where showroom_id ${inFilter} and member_showrooms > 1))
+          group by ${spreadKey}`,
+      ),
+    );
+  }
+  const ofFilter =
+    ids === null
+      ? ''
+      : `where st.member_id in (select member_id from ${visited}
+                                 where showroom_id in (${ids.join(', ')}))`;
+  return rowsOf(
+    await db.knex.raw(
+      `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
+         from ${stats} st ${ofFilter} group by ${spreadKey}`,
+    ),
+  );
+}
+
+/** Churn risk as of `today`, from each member's whole history, by the last bill's showroom. */
+async function churnByShowroom(
+  db: Db,
+  stats: string,
+  fromLedger: boolean,
+  today: string,
+  ids: number[] | null,
+): Promise<Sums[]> {
+  const dayNo = (col: string) =>
+    db.dialect === 'pg'
+      ? `(${col}::date - date '1970-01-01')`
+      : `cast(julianday(${col}) - 2440587.5 as integer)`;
+  // The rollup has the first day's number and the visit bits (whose length runs to the last
+  // visit): integer arithmetic, no dates to parse a million times.
+  const firstNo = fromLedger ? dayNo('first_day') : 'first_no';
+  const lastNo = fromLedger ? dayNo('last_day') : '(first_no + length(visit_bits) - 1)';
+  return rowsOf(
+    await db.knex.raw(
+      `select last_showroom_id as showroom_id, count(*) as members,
+              sum(case when at_risk = 1 then 1 else 0 end) as at_risk,
+              sum(case when at_risk = 1 then spend_paise else 0 end) as at_risk_spend
+         from (select last_showroom_id, spend_paise,
+                      case when (${dayNumber(today)} - ${lastNo}) * (visits - 1)
+                        > ${CHURN_K} * (${lastNo} - ${firstNo})
+                      then 1 else 0 end as at_risk
+                 from ${stats} st
+                where visits >= ${CHURN_MIN_VISITS}
+                  ${ids === null ? '' : `and last_showroom_id in (${ids.join(', ')})`}) x
+        group by last_showroom_id`,
+    ),
+  );
+}
+
 /** Category mix, visit frequency, RFM, showrooms per member and churn risk. */
 export async function patternsReport(
   deps: ReportDeps,
@@ -722,13 +911,25 @@ export async function patternsReport(
   const isPg = db.dialect === 'pg';
   const ids = isWholeChain(f) ? null : f.ids;
 
-  // Category mix, from the daily sales.
-  const categories = await named(db.knex, 'categories');
-  const mix = await fetch(
-    daily(db, source.sales, from, to, f)
-      .groupBy('category_id')
-      .select('category_id', sum(db, 'lines'), sum(db, 'amount_paise')),
-  );
+  // The parts are independent queries: they run at once (PostgreSQL gives each a core).
+  const truth = source.kind === 'rollups' ? undefined : ledgerSource(db, timeZone);
+  const stats = truth?.memberStats ?? 'report_member_stats';
+  const spreadP = showroomSpread(db, stats, truth ? 'sales' : 'report_member_showrooms', ids);
+  const today = dayOf(deps.clock.now(), timeZone);
+  const churnP = churnByShowroom(db, stats, truth !== undefined, today, f.ids);
+  // Awaited below; marked handled so a failure before then is not an unhandled rejection.
+  for (const early of [spreadP, churnP]) early.catch(() => undefined);
+
+  // Category mix, from the daily sales; and the range's gross sales (for RFM, below).
+  const [categories, mix, [gross]] = await Promise.all([
+    named(db.knex, 'categories'),
+    fetch(
+      daily(db, source.sales, from, to, f)
+        .groupBy('category_id')
+        .select('category_id', sum(db, 'lines'), sum(db, 'amount_paise')),
+    ),
+    fetch(daily(db, source.bills, from, to, f).select(sum(db, 'amount_paise'))),
+  ]);
   const mixById = new Map(mix.map((m) => [int(m.category_id), m]));
   const mixTotal = mix.reduce((s, m) => s + int(m.amount_paise), 0);
   const categoryMix = categories.map((c) => {
@@ -745,11 +946,10 @@ export async function patternsReport(
 
   // Members of the range by visits and by RFM segment, in one pass over the members. The
   // average spend that makes a champion is the range's gross sales over its active members.
-  const [gross] = await fetch(daily(db, source.bills, from, to, f).select(sum(db, 'amount_paise')));
   const totalSpend = int(gross?.amount_paise);
-  const fromBits = source.kind === 'rollups' && (ids === null || ids.length === 1);
+  const fromBits = source.kind === 'rollups';
   const perMember = fromBits
-    ? perMemberFromBits(db, from, to, ids === null ? undefined : ids[0])
+    ? perMemberFromBits(db, from, to, ids)
     : perMemberFromSales(db, timeZone, from, to, ids);
   const bucket = `case ${FREQUENCY_BUCKETS.map(
     (b, i) =>
@@ -757,7 +957,7 @@ export async function patternsReport(
   ).join(' ')} end`;
   // The segment as its index in SEGMENTS; grouped with the bucket as one small integer, which
   // lets PostgreSQL aggregate in its parallel workers.
-  const segmentOf = (members: number) => `case
+  const segmentOf = (members: number | string) => `case
       when m.visits = 1 and m.first_recent = 1 and m.recent = 1 then ${SEGMENTS.indexOf('new')}
       when m.recent = 1 and m.visits >= ${RFM_FREQUENT_VISITS}
            and m.spend * ${members} >= ${totalSpend} then ${SEGMENTS.indexOf('champions')}
@@ -770,21 +970,25 @@ export async function patternsReport(
     const counted = rowsOf(await db.knex.raw(`with ${perMember} select count(*) as n from m`));
     return int(counted[0]?.n);
   };
-  // Active members come from the visits rollup when it can tell them (cheap), else counted.
-  const single = ids !== null && ids.length === 1 ? (ids[0] as number) : undefined;
-  const activeMembers = fromBits
-    ? ((await activeFromRollup(db, [{ period: from, periodEnd: to }], [single ?? 0]))[0]?.members ??
-      0)
-    : await active();
+  // Active members come from the visits rollup (cheap) for the chain or one showroom; with
+  // several, m counts them in the same query; for the ledger's truth, counted beforehand.
+  const several = fromBits && ids !== null && ids.length > 1;
+  const activeMembers: number | string = !fromBits
+    ? await active()
+    : several
+      ? 'n.n'
+      : ((await activeFromRollup(db, [{ period: from, periodEnd: to }], [ids?.[0] ?? 0]))[0]
+          ?.members ?? 0);
   const grid = rowsOf(
     await db.knex.transaction(async (trx): Promise<unknown> => {
       // JIT compiling these expressions costs more than it saves (a quarter of a second).
       if (isPg) await trx.raw(`set local work_mem = '128MB'; set local jit = off`);
       return trx.raw(
-        `with ${perMember}
+        `with ${perMember}${several ? ', n as (select count(*) as n from m)' : ''}
          select (${bucket}) * 10 + (${segmentOf(activeMembers)}) as cell, count(*) as members,
                 sum(m.spend) as spend, sum(m.visits) as visits, sum(m.bills) as bills
-           from m group by (${bucket}) * 10 + (${segmentOf(activeMembers)})`,
+           from m${several ? ' cross join n' : ''}
+          group by (${bucket}) * 10 + (${segmentOf(activeMembers)})`,
       );
     }),
   );
@@ -816,22 +1020,7 @@ export async function patternsReport(
     multiShowroomMembers: 0,
   };
 
-  // Members of the filtered showrooms by how many showrooms they have bought at, ever.
-  const truth = source.kind === 'rollups' ? undefined : ledgerSource(db, timeZone);
-  const stats = truth?.memberStats ?? 'report_member_stats';
-  const ofFilter =
-    ids === null
-      ? ''
-      : `where st.member_id in (select member_id from ${
-          truth ? 'sales' : 'report_member_showrooms'
-        } where showroom_id in (${ids.join(', ')}))`;
-  const spreadKey = 'case when st.showrooms >= 4 then 4 else st.showrooms end';
-  const spreadRows = rowsOf(
-    await db.knex.raw(
-      `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
-         from ${stats} st ${ofFilter} group by ${spreadKey}`,
-    ),
-  );
+  const [spreadRows, churnRows] = await Promise.all([spreadP, churnP]);
   const showroomsPerMember = [1, 2, 3, 4].map((k) => {
     const r = spreadRows.find((x) => int(x.k) === k);
     return {
@@ -842,29 +1031,6 @@ export async function patternsReport(
   });
   totals.multiShowroomMembers = showroomsPerMember.slice(1).reduce((s, r) => s + r.members, 0);
 
-  // Churn risk as of today, from each member's whole history.
-  const today = dayOf(deps.clock.now(), timeZone);
-  const dayNo = (col: string) =>
-    isPg ? `(${col}::date - date '1970-01-01')` : `cast(julianday(${col}) - 2440587.5 as integer)`;
-  // The rollup has the first day's number and the visit bits (whose length runs to the last
-  // visit): integer arithmetic, no dates to parse a million times.
-  const firstNo = truth ? dayNo('first_day') : 'first_no';
-  const lastNo = truth ? dayNo('last_day') : '(first_no + length(visit_bits) - 1)';
-  const churnRows = rowsOf(
-    await db.knex.raw(
-      `select last_showroom_id as showroom_id, count(*) as members,
-              sum(case when at_risk = 1 then 1 else 0 end) as at_risk,
-              sum(case when at_risk = 1 then spend_paise else 0 end) as at_risk_spend
-         from (select last_showroom_id, spend_paise,
-                      case when (${dayNumber(today)} - ${lastNo}) * (visits - 1)
-                        > ${CHURN_K} * (${lastNo} - ${firstNo})
-                      then 1 else 0 end as at_risk
-                 from ${stats} st
-                where visits >= ${CHURN_MIN_VISITS}
-                  ${f.ids === null ? '' : `and last_showroom_id in (${f.ids.join(', ')})`}) x
-        group by last_showroom_id`,
-    ),
-  );
   const byShowroom = new Map(f.all.map((s) => [s.id, s]));
   const churnList: ChurnRiskRow[] = f.selected.map((s) => ({
     showroomCode: s.code,
@@ -1026,7 +1192,7 @@ export async function todaySummary(deps: ReportDeps, query: TodayQuery): Promise
   const whole = [{ period: today, periodEnd: today }];
   const members =
     chainRows === undefined
-      ? ((await activeFromSales(deps, whole, f.ids, false))[0]?.members ?? 0)
+      ? ((await activeOfSeveral(db, whole, f.ids ?? []))[0]?.members ?? 0)
       : ((await activeFromRollup(db, whole, [chainRows]))[0]?.members ?? 0);
   const moved = (m: string, col: string) => int(points.find((p) => p.movement === m)?.[col]);
   return {

@@ -76,6 +76,8 @@ interface MemberStats extends History {
 
 interface MemberShowroom extends History {
   showroom_id: number;
+  /** The member's number of showrooms (the same on each of their rows). */
+  member_showrooms: number;
 }
 
 type Row = Record<string, string | number | number[]>;
@@ -203,6 +205,7 @@ export class RollupDelta {
       visit_bits: 'varbit',
       spend_cum: 'bigint[]',
       bills_cum: 'bigint[]',
+      member_showrooms: 'int',
     },
     'replace',
   );
@@ -303,12 +306,23 @@ function visit(
   showroomId: number,
   amountPaise: number,
 ): void {
+  let all = history.stats.get(memberId);
+  if (!all) {
+    all = { ...emptyHistory(memberId, day), showrooms: 0, last_showroom_id: showroomId };
+    history.stats.set(memberId, all);
+  }
   const key = showroomKey(memberId, showroomId);
   let here = history.showrooms.get(key);
-  const isNewShowroom = here === undefined;
   if (!here) {
-    here = { ...emptyHistory(memberId, day), showroom_id: showroomId };
+    all.showrooms += 1;
+    here = { ...emptyHistory(memberId, day), showroom_id: showroomId, member_showrooms: 0 };
     history.showrooms.set(key, here);
+    // Every row of the member carries their number of showrooms (rarely changes: rewrite all).
+    for (const [k, row] of history.showrooms) {
+      if (row.member_id !== memberId) continue;
+      row.member_showrooms = all.showrooms;
+      delta.memberShowrooms.rows.set(k, rowOf(row));
+    }
   }
   const prevHere = record(here, day, amountPaise);
   if (prevHere !== undefined) {
@@ -316,16 +330,10 @@ function visit(
   }
   delta.memberShowrooms.rows.set(key, rowOf(here));
 
-  let all = history.stats.get(memberId);
-  if (!all) {
-    all = { ...emptyHistory(memberId, day), showrooms: 0, last_showroom_id: showroomId };
-    history.stats.set(memberId, all);
-  }
   const prevAll = record(all, day, amountPaise);
   if (prevAll !== undefined) {
     add(delta.visits, { showroom_id: 0, day, prev_day: prevAll }, { members: 1 });
   }
-  if (isNewShowroom) all.showrooms += 1;
   all.last_showroom_id = showroomId;
   delta.memberStats.rows.set(String(memberId), rowOf(all));
 }
@@ -401,7 +409,7 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
       `select 0 as part, ${cols(STATS_COLUMNS)}
          from unnest($1::bigint[]) as u(id) join report_member_stats m on m.member_id = u.id
        union all
-       select 1, ${cols(HISTORY_COLUMNS)}, 0, m.showroom_id
+       select 1, ${cols(HISTORY_COLUMNS)}, m.member_showrooms, m.showroom_id
          from unnest($1::bigint[]) as u(id) join report_member_showrooms m on m.member_id = u.id`,
       [memberIds],
     );
@@ -413,7 +421,12 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
       .whereIn('member_id', memberIds)
       .unionAll(
         q
-          .select(q.raw('1 as part'), ...HISTORY_COLUMNS, q.raw('0 as showrooms'), 'showroom_id')
+          .select(
+            q.raw('1 as part'),
+            ...HISTORY_COLUMNS,
+            q.raw('member_showrooms as showrooms'),
+            'showroom_id',
+          )
           .from('report_member_showrooms')
           .whereIn('member_id', memberIds),
       )) as (MemberStats & { part: number })[];
@@ -442,6 +455,7 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
         visit_bits: r.visit_bits,
         spend_cum: r.spend_cum,
         bills_cum: r.bills_cum,
+        member_showrooms: r.showrooms,
       });
     }
   }
@@ -725,9 +739,10 @@ export async function rebuildRollups(
       'member showrooms',
       `insert into report_member_showrooms (member_id, showroom_id, first_no, first_day, last_day,
                                             visits, bills, spend_paise, visit_bits, spend_cum,
-                                            bills_cum)
+                                            bills_cum, member_showrooms)
        select member_id, showroom_id, first_no, ${d('first_no')}, ${d('last_no')}, visits, bills,
-              spend, visit_bits, spend_cum, bills_cum
+              spend, visit_bits, spend_cum, bills_cum,
+              count(*) over (partition by member_id)
          from (${history('rebuild_msd', 'member_id, showroom_id')}) h`,
     );
     await step(

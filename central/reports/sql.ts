@@ -64,6 +64,11 @@ export async function prepareReportSql(db: Db): Promise<void> {
       conn.function('report_rank', { deterministic: true }, (bits, n) =>
         typeof bits === 'string' ? rank(bits, Number(n)) : 0,
       );
+      conn.function('report_window', { deterministic: true }, (bits, firstNo, from, length) =>
+        typeof bits === 'string'
+          ? windowOf(bits, Number(firstNo), Number(from), Number(length))
+          : null,
+      );
       conn.function('report_at', { deterministic: true }, (cum, i) => {
         const list = JSON.parse(String(cum)) as number[];
         return list[Number(i)] ?? 0;
@@ -76,6 +81,20 @@ export async function prepareReportSql(db: Db): Promise<void> {
           return days;
         },
         result: (days) => bitsOf(days as number[]),
+      });
+      // The bitwise or of equally long bit texts (nulls skipped; null when all are).
+      conn.aggregate('report_bit_or', {
+        start: () => null,
+        step: (acc, bits) => {
+          if (typeof bits !== 'string') return acc;
+          if (typeof acc !== 'string') return bits;
+          let out = '';
+          for (let i = 0; i < bits.length; i += 1) {
+            out += acc.charCodeAt(i) === 49 || bits.charCodeAt(i) === 49 ? '1' : '0';
+          }
+          return out;
+        },
+        result: (acc) => acc,
       });
       // The running totals of (day number, amount) pairs, in day order, from a leading 0.
       conn.aggregate('report_cum', {
@@ -105,6 +124,43 @@ export function bitsOf(days: number[]): string {
   const chars = new Array<string>((sorted.at(-1) as number) - first + 1).fill('0');
   for (const d of sorted) chars[d - first] = '1';
   return chars.join('');
+}
+
+/**
+ * The part of a visit bit text starting on day number `firstNo` that covers the `length` days
+ * from day number `from`, as a bit text of exactly that length (days outside it are 0).
+ */
+export function windowOf(bits: string, firstNo: number, from: number, length: number): string {
+  let out = '';
+  for (let day = from; day < from + length; day += 1) {
+    out += bits.charAt(day - firstNo) === '1' ? '1' : '0';
+  }
+  return out;
+}
+
+/** SQL for windowOf: `length` bits from day number `from` of the bits starting at `firstNo`. */
+export function windowSql(
+  db: Db,
+  bits: string,
+  firstNo: string,
+  from: number,
+  length: number,
+): string {
+  if (db.dialect !== 'pg') return `report_window(${bits}, ${firstNo}, ${from}, ${length})`;
+  // Zeros before (when the history starts later) and after (when it ends sooner), then cut.
+  const zeros = `0::bit(${length})::varbit`;
+  return `substring(substring(${zeros} from 1 for greatest(${firstNo} - ${from}, 0)) || ${bits}
+            || ${zeros} from greatest(${from} - ${firstNo}, 0) + 1 for ${length})::bit(${length})`;
+}
+
+/** SQL for the bitwise or of a column of equally long bit strings (an aggregate). */
+export function bitOrSql(db: Db, bits: string): string {
+  return db.dialect === 'pg' ? `bit_or(${bits})` : `report_bit_or(${bits})`;
+}
+
+/** SQL for the number of 1s in a bit string `length` long. */
+export function bitCountSql(db: Db, bits: string, length: number): string {
+  return db.dialect === 'pg' ? `bit_count(${bits})` : `report_rank(${bits}, ${length})`;
 }
 
 /** SQL for the calendar day (YYYY-MM-DD) of a time column in the zone. */
