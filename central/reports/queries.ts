@@ -517,48 +517,80 @@ async function activeFromRollup(
 }
 
 /**
- * Active members per period at several showrooms (not the whole chain), from the rollups: the
- * sum of each showroom's active members (report_visits_daily), less the members counted at
- * more than one of them. Only a member with rows at two or more of the showrooms can be counted
- * twice; for each, a period in which they visited k of the showrooms (by their per-showroom
- * visit bits) counts k - 1 too many. No pass over the sales. Periods may overlap.
+ * The showrooms not picked, when there are fewer of them than picked ones: a filter of most of
+ * the chain is counted as the chain less the rest, which reads fewer rows.
+ */
+function othersIfFewer(showroomIds: number[], allIds: number[]): number[] | null {
+  const picked = new Set(showroomIds);
+  const others = allIds.filter((id) => !picked.has(id));
+  return others.length > 0 && others.length * 3 <= showroomIds.length ? others : null;
+}
+
+/**
+ * Active members per period at several showrooms (not the whole chain), from the rollups, with
+ * no pass over the sales. Per showroom, report_visits_daily counts its active members; a
+ * member with one showroom is counted at it alone, so only members with several (one in ten,
+ * by the partial index on report_member_showrooms) need their per-showroom visit bits: in each
+ * period, a of the picked showrooms and b of the others saw them.
+ * - Sum over the picked showrooms, less a - 1 for each member with a >= 1.
+ * - When most of the chain is picked: the chain's active members, less the sum over the other
+ *   showrooms, plus b for each member seen at both sides, b - 1 for one seen at the others only.
+ * Periods may overlap.
  */
 async function activeOfSeveral(
   db: Db,
   periods: Period[],
   showroomIds: number[],
+  allIds: number[],
 ): Promise<{ i: number; members: number }[]> {
-  const counts = periods.map(() => 0);
-  for (const a of await activeFromRollup(db, periods, showroomIds)) {
-    counts[a.i] = (counts[a.i] ?? 0) + a.members;
-  }
   if (periods.length === 0) return [];
+  const others = othersIfFewer(showroomIds, allIds);
+  const counts = periods.map(() => 0);
+  const addTo = (rows: { i: number; members: number }[], sign: number) => {
+    for (const r of rows) counts[r.i] = (counts[r.i] ?? 0) + sign * r.members;
+  };
+  if (others) {
+    addTo(await activeFromRollup(db, periods, [0]), 1);
+    addTo(await activeFromRollup(db, periods, others), -1);
+  } else {
+    addTo(await activeFromRollup(db, periods, showroomIds), 1);
+  }
   const f = Math.min(...periods.map((p) => dayNumber(p.period)));
   const t = Math.max(...periods.map((p) => dayNumber(p.periodEnd)));
   const values = periods
     .map((p, i) => `(${i}, ${dayNumber(p.period)}, ${dayNumber(p.periodEnd)})`)
     .join(', ');
   const rank = (n: string) => rankSql(db, 's.visit_bits', n);
-  const ids = showroomIds.join(', ');
-  // Only members with several showrooms have several rows (the partial index finds them); of
-  // those, the ones with two or more rows here in the periods' days.
+  const inRange = `first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}`;
+  const columns = 'member_id, first_no, first_no + length(visit_bits) - 1 as last_no, visit_bits';
+  // Each member's rows that saw them in each period: a here, b at the others.
+  const seen = `x as (select p.i, s.member_id, sum(s.outside) as b, count(*) - sum(s.outside) as a
+                        from r s join p on s.first_no <= p.b and s.last_no >= p.a
+                       where ${rank('p.b + 1 - s.first_no')} > ${rank('p.a - s.first_no')}
+                       group by p.i, s.member_id)`;
   const rows = rowsOf(
     await db.knex.raw(
-      `with p(i, a, b) as (values ${values}),
-       r0 as (select member_id, first_no, first_no + length(visit_bits) - 1 as last_no,
-                     visit_bits, count(*) over (partition by member_id) as n
-                from report_member_showrooms
-               where showroom_id in (${ids}) and member_showrooms > 1
-                 and first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
-       r as (select member_id, first_no, last_no, visit_bits from r0 where n > 1),
-       x as (select p.i, s.member_id, count(*) as k
-               from r s join p on s.first_no <= p.b and s.last_no >= p.a
-              where ${rank('p.b + 1 - s.first_no')} > ${rank('p.a - s.first_no')}
-              group by p.i, s.member_id)
-       select i, sum(k - 1) as extra from x group by i`,
+      others
+        ? `with p(i, a, b) as (values ${values}),
+           c as (select member_id from report_member_showrooms
+                  where showroom_id in (${others.join(', ')}) and member_showrooms > 1),
+           r as (select ${columns},
+                        case when showroom_id in (${others.join(', ')}) then 1 else 0 end as outside
+                   from report_member_showrooms
+                  where member_id in (select member_id from c) and ${inRange}),
+           ${seen}
+           select i, sum(case when a = 0 then b - 1 else b end) as extra from x group by i`
+        : `with p(i, a, b) as (values ${values}),
+           r0 as (select ${columns}, count(*) over (partition by member_id) as n
+                    from report_member_showrooms
+                   where showroom_id in (${showroomIds.join(', ')}) and member_showrooms > 1
+                     and ${inRange}),
+           r as (select member_id, first_no, last_no, visit_bits, 0 as outside from r0 where n > 1),
+           ${seen}
+           select i, -sum(a - 1) as extra from x group by i`,
     ),
   );
-  for (const r of rows) counts[int(r.i)] = (counts[int(r.i)] ?? 0) - int(r.extra);
+  for (const r of rows) counts[int(r.i)] = (counts[int(r.i)] ?? 0) + int(r.extra);
   return counts.map((members, i) => ({ i, members }));
 }
 
@@ -645,7 +677,12 @@ export async function membersReport(
     const asked = byTime ? [...periods, ...whole] : whole;
     const active =
       chainRows === undefined
-        ? await activeOfSeveral(db, asked, f.ids ?? [])
+        ? await activeOfSeveral(
+            db,
+            asked,
+            f.ids ?? [],
+            f.all.map((s) => s.id),
+          )
         : await activeFromRollup(db, asked, [chainRows]);
     totalActive = active.find((a) => a.i === asked.length - 1)?.members ?? 0;
     if (byTime) {
@@ -725,7 +762,13 @@ const SEGMENTS = Object.keys(RFM_DEFINITIONS) as RfmSegment[];
  * visited on one day are one visit: a member with visits at more than one of them has the
  * range's part of each row's bits or'ed together and counted.
  */
-function perMemberFromBits(db: Db, from: string, to: string, ids: number[] | null) {
+function perMemberFromBits(
+  db: Db,
+  from: string,
+  to: string,
+  ids: number[] | null,
+  allIds: number[],
+) {
   const f = dayNumber(from);
   const t = dayNumber(to);
   const recentFrom = Math.max(f, t - (RFM_RECENT_DAYS - 1));
@@ -759,23 +802,36 @@ function perMemberFromBits(db: Db, from: string, to: string, ids: number[] | nul
                  first_recent
             from k where rb > ra ${noInline})`;
   }
-  // A member with one showroom has one row: read as for one showroom. The others (one in ten,
-  // by the partial index) have their rows grouped: spend and bills add up, and the range's
-  // part of each row's bits is or'ed, since two showrooms visited on one day are one visit.
-  // Rows before the range stay: their first day decides whether a member is new here.
+  // A member with one showroom has their chain history (report_member_stats) there. The others
+  // (one in ten, by the partial index) have their rows here grouped: spend and bills add up,
+  // and the range's part of each row's bits is or'ed, since two showrooms visited on one day
+  // are one visit. Rows before the range stay: their first day decides whether one is new.
   const length = t - f + 1;
   const window = windowSql(db, 'visit_bits', 'first_no', f, length);
   const inFilter = `showroom_id in (${ids.join(', ')})`;
+  const inRange = `first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}`;
+  // With most of the chain picked, a member who never bought at the others has the chain's
+  // history (report_member_stats); only those who did are read showroom by showroom.
+  const others = othersIfFewer(ids, allIds);
+  const boughtElsewhere = others
+    ? `(select member_id from report_member_showrooms
+         where showroom_id in (${others.join(', ')}) and member_showrooms > 1)`
+    : '';
+  const single = others
+    ? `select ${columns} from report_member_stats
+        where ((showrooms = 1 and last_showroom_id not in (${others.join(', ')}))
+               or (showrooms > 1 and member_id not in ${boughtElsewhere}))
+          and ${inRange}`
+    : `select ${columns} from report_member_stats
+        where showrooms = 1 and last_showroom_id in (${ids.join(', ')}) and ${inRange}`;
   return `
-    r as (select ${columns}
-            from report_member_showrooms
-           where ${inFilter} and member_showrooms = 1
-             and first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}),
+    r as (${single}),
     k as (select ${ranks}, ${firstRecent('first_no')} as first_recent, spend_cum, bills_cum
             from r ${noInline}),
     rs as (select member_id, ${columns}
              from report_member_showrooms
-            where ${inFilter} and member_showrooms > 1 and first_no <= ${t}),
+            where ${inFilter} and member_showrooms > 1 and first_no <= ${t}
+                  ${others ? `and member_id in ${boughtElsewhere}` : ''}),
     ks as (select member_id, first_no, ${ranks}, spend_cum, bills_cum, visit_bits
              from rs ${noInline}),
     g as (select member_id, min(first_no) as first_no, sum(rb - ra) as row_visits,
@@ -911,14 +967,22 @@ export async function patternsReport(
   const isPg = db.dialect === 'pg';
   const ids = isWholeChain(f) ? null : f.ids;
 
-  // The parts are independent queries: they run at once (PostgreSQL gives each a core).
+  // Showrooms per member and churn risk (one after the other) run while the rest is computed:
+  // two streams of queries, one per core.
   const truth = source.kind === 'rollups' ? undefined : ledgerSource(db, timeZone);
   const stats = truth?.memberStats ?? 'report_member_stats';
-  const spreadP = showroomSpread(db, stats, truth ? 'sales' : 'report_member_showrooms', ids);
   const today = dayOf(deps.clock.now(), timeZone);
-  const churnP = churnByShowroom(db, stats, truth !== undefined, today, f.ids);
+  const sideP = (async () => {
+    const spread = await showroomSpread(
+      db,
+      stats,
+      truth ? 'sales' : 'report_member_showrooms',
+      ids,
+    );
+    return { spread, churn: await churnByShowroom(db, stats, truth !== undefined, today, f.ids) };
+  })();
   // Awaited below; marked handled so a failure before then is not an unhandled rejection.
-  for (const early of [spreadP, churnP]) early.catch(() => undefined);
+  sideP.catch(() => undefined);
 
   // Category mix, from the daily sales; and the range's gross sales (for RFM, below).
   const [categories, mix, [gross]] = await Promise.all([
@@ -949,7 +1013,13 @@ export async function patternsReport(
   const totalSpend = int(gross?.amount_paise);
   const fromBits = source.kind === 'rollups';
   const perMember = fromBits
-    ? perMemberFromBits(db, from, to, ids)
+    ? perMemberFromBits(
+        db,
+        from,
+        to,
+        ids,
+        f.all.map((s) => s.id),
+      )
     : perMemberFromSales(db, timeZone, from, to, ids);
   const bucket = `case ${FREQUENCY_BUCKETS.map(
     (b, i) =>
@@ -972,13 +1042,18 @@ export async function patternsReport(
   };
   // Active members come from the visits rollup (cheap) for the chain or one showroom; with
   // several, m counts them in the same query; for the ledger's truth, counted beforehand.
-  const several = fromBits && ids !== null && ids.length > 1;
+  // With most of the chain picked, counting them apart is cheap (see activeOfSeveral); with
+  // several others, m counts them in the grid's own query.
+  const allIds = f.all.map((s) => s.id);
+  const whole = [{ period: from, periodEnd: to }];
+  const several = fromBits && ids !== null && ids.length > 1 && othersIfFewer(ids, allIds) === null;
   const activeMembers: number | string = !fromBits
     ? await active()
     : several
       ? 'n.n'
-      : ((await activeFromRollup(db, [{ period: from, periodEnd: to }], [ids?.[0] ?? 0]))[0]
-          ?.members ?? 0);
+      : ids !== null && ids.length > 1
+        ? ((await activeOfSeveral(db, whole, ids, allIds))[0]?.members ?? 0)
+        : ((await activeFromRollup(db, whole, [ids?.[0] ?? 0]))[0]?.members ?? 0);
   const grid = rowsOf(
     await db.knex.transaction(async (trx): Promise<unknown> => {
       // JIT compiling these expressions costs more than it saves (a quarter of a second).
@@ -1020,7 +1095,7 @@ export async function patternsReport(
     multiShowroomMembers: 0,
   };
 
-  const [spreadRows, churnRows] = await Promise.all([spreadP, churnP]);
+  const { spread: spreadRows, churn: churnRows } = await sideP;
   const showroomsPerMember = [1, 2, 3, 4].map((k) => {
     const r = spreadRows.find((x) => int(x.k) === k);
     return {
@@ -1192,7 +1267,14 @@ export async function todaySummary(deps: ReportDeps, query: TodayQuery): Promise
   const whole = [{ period: today, periodEnd: today }];
   const members =
     chainRows === undefined
-      ? ((await activeOfSeveral(db, whole, f.ids ?? []))[0]?.members ?? 0)
+      ? ((
+          await activeOfSeveral(
+            db,
+            whole,
+            f.ids ?? [],
+            f.all.map((s) => s.id),
+          )
+        )[0]?.members ?? 0)
       : ((await activeFromRollup(db, whole, [chainRows]))[0]?.members ?? 0);
   const moved = (m: string, col: string) => int(points.find((p) => p.movement === m)?.[col]);
   return {
