@@ -1242,6 +1242,7 @@ export async function smsReport(deps: ReportDeps, query: SmsReportQuery): Promis
 /** The dashboard's figures for today, from the rollups (and today's SMS and sales). */
 export async function todaySummary(deps: ReportDeps, query: TodayQuery): Promise<TodaySummary> {
   const { db, timeZone } = deps;
+  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const now = deps.clock.now();
   const today = dayOf(now, timeZone);
