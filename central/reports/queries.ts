@@ -498,15 +498,24 @@ async function activeFromRollup(
     if (hi === undefined || p.periodEnd > hi) hi = p.periodEnd;
   });
   if (days.length === 0 || showroomIds.length === 0) return [];
+  const only = periods.length === 1 ? periods[0] : undefined;
+  // One period: one range of the primary key per showroom.
   const rows = rowsOf(
     await db.knex.raw(
-      `with d(day, i, a) as (values ${days.join(', ')})
+      only
+        ? `select 0 as i, showroom_id, sum(members) as members from report_visits_daily
+            where showroom_id in (${showroomIds.map(() => '?').join(', ')})
+              and day >= ? and day <= ? and prev_day < ?
+            group by showroom_id`
+        : `with d(day, i, a) as (values ${days.join(', ')})
      select d.i as i, v.showroom_id, sum(v.members) as members
        from report_visits_daily v join d on d.day = v.day
       where v.showroom_id in (${showroomIds.map(() => '?').join(', ')})
         and v.day >= ? and v.day <= ? and v.prev_day < d.a
       group by d.i, v.showroom_id`,
-      [...showroomIds, lo ?? '', hi ?? ''],
+      only
+        ? [...showroomIds, only.period, only.periodEnd, only.period]
+        : [...showroomIds, lo ?? '', hi ?? ''],
     ),
   );
   return rows.map((r) => ({
@@ -572,12 +581,20 @@ async function activeOfSeveral(
     await db.knex.raw(
       others
         ? `with p(i, a, b) as (values ${values}),
-           c as (select member_id from report_member_showrooms
+           c as (select distinct member_id from report_member_showrooms
                   where showroom_id in (${others.join(', ')}) and member_showrooms > 1),
            r as (select ${columns},
                         case when showroom_id in (${others.join(', ')}) then 1 else 0 end as outside
-                   from report_member_showrooms
-                  where member_id in (select member_id from c) and ${inRange}),
+                   from ${
+                     // Each member's rows by the primary key (on PostgreSQL a lateral subquery
+                     // keeps that a nested loop rather than a pass over the table).
+                     db.dialect === 'pg'
+                       ? `c cross join lateral (select x.showroom_id, x.first_no, x.visit_bits
+                                                  from report_member_showrooms x
+                                                 where x.member_id = c.member_id offset 0) s`
+                       : 'c join report_member_showrooms s using (member_id)'
+                   }
+                  where ${inRange}),
            ${seen}
            select i, sum(case when a = 0 then b - 1 else b end) as extra from x group by i`
         : `with p(i, a, b) as (values ${values}),
