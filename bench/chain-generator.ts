@@ -23,6 +23,7 @@ import { hashSecret } from '../central/staff/secrets.ts';
 import { rebuildRollups } from '../central/reports/rollups.ts';
 import { dayOf } from '../central/reports/days.ts';
 import { nextDay, startOfDay } from '../central/time.ts';
+import { createSeededRandom } from '../test/support/random.ts';
 
 /** What to make. */
 export interface GeneratorOptions {
@@ -151,18 +152,6 @@ const LAST = [
   'सिंह',
 ];
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Column name and PostgreSQL array type, for INSERT … SELECT FROM unnest. */
 type Columns = readonly (readonly [string, string])[];
 
@@ -262,7 +251,7 @@ function poisson(mean: number, random: () => number): number {
 export async function generateChain(options: GeneratorOptions): Promise<GeneratedChain> {
   const started = performance.now();
   const { log, zone } = options;
-  const random = rng(options.seed);
+  const random = createSeededRandom(options.seed);
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
   const db = openDb({ databaseUrl: options.databaseUrl, dataDir: '/tmp', poolMax: 2 });

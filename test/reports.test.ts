@@ -27,6 +27,7 @@ import {
 } from '../shared/protocol/reports.ts';
 import { newKey, startTestCentral, type TestCentral } from './support/central.ts';
 import { describeEachDb } from './support/databases.ts';
+import { createSeededRandom } from './support/random.ts';
 
 const ADMIN: Actor = { staffId: null, role: 'admin', showroomId: null };
 const SHOWROOMS = ['MUM-01', 'DEL-01'] as const;
@@ -44,18 +45,6 @@ const RANDOM_SHOWROOMS = [
   'JAI-01',
 ] as const;
 const CATEGORIES = ['ELEC', 'ELTR', 'APPL', 'BOOK'] as const;
-
-/** A small seeded generator (mulberry32), so a failing run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function depsOf(c: TestCentral): ReportDeps {
   return { db: c.central.db, timeZone: c.central.config.TIME_ZONE, clock: c.clock };
@@ -258,7 +247,7 @@ function adjustCommand(memberId: number, points: number): WriteCommand {
  * batch (so the writer groups them), the clock moving a few hours between batches.
  */
 async function randomActivity(c: TestCentral, seed: number, days: number): Promise<void> {
-  const rnd = random(seed);
+  const rnd = createSeededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const showroomIds = new Map<string, number>();
   for (const r of await c.central.db.knex('showrooms').select('id', 'code')) {
@@ -439,7 +428,7 @@ describeEachDb('report rollups against the ledger', (dialect) => {
         );
       }, 120_000);
 
-      it("gives today's active members of several showrooms on a connection no report prepared", async () => {
+      it("gives today's active members of several showrooms from a freshly opened pool", async () => {
         // One member buys at two of the picked showrooms today: counted once.
         const mobile: string = await c.central.db
           .knex('members')

@@ -28,6 +28,7 @@ import {
   type ReceivedRequest,
   type StandIn,
 } from './support/sms-standins.ts';
+import { createSeededRandom } from './support/random.ts';
 
 const AUTH_KEY = 'stand-in-auth-key-1';
 const LEASE_SECONDS = 5;
@@ -38,18 +39,6 @@ const KILLS = 3;
 const SALE_TIMEOUT_MS = 8_000;
 /** How long the outbox may take to settle after the selling stops (the lease is 5 s). */
 const DRAIN_MS = 20_000;
-
-/** A small seeded generator for the kill moments; SMS_CRASH_SEED repeats a failed run's. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const MEMBERS = [
   { mobile: '+919820040001', name: 'Kavita Rao', smsConsent: true },
@@ -82,7 +71,7 @@ function refOf(request: ReceivedRequest): number | undefined {
 
 describeEachDb('SMS outbox: central killed between commit and send', (dialect) => {
   const seed = Number(process.env.SMS_CRASH_SEED ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  const random = createSeededRandom(seed);
   const state = {
     database: undefined as TestDatabase | undefined,
     gateway: undefined as StandIn<IndianGatewayAccepted> | undefined,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDb } from './support/databases.ts';
 import { startTestCentral, type TestCentral } from './support/central.ts';
-import { createSeededRandom, startChaosProxy, type ChaosProxy } from './support/chaos-proxy.ts';
+import { startChaosProxy, type ChaosProxy } from './support/chaos-proxy.ts';
+import { createSeededRandom } from './support/random.ts';
 import {
   centralHead,
   centralStates,

@@ -6,7 +6,7 @@ import { TerminalCore } from '../terminal/core.ts';
 import type { ChangePush } from '../shared/protocol/sync.ts';
 import { describePg } from './support/databases.ts';
 import { createPgDatabase } from './support/postgres.ts';
-import { createSeededRandom } from './support/chaos-proxy.ts';
+import { createSeededRandom } from './support/random.ts';
 import { counterSale, pairNewTerminal, waitFor } from './support/terminal.ts';
 import {
   DEMO_ADMIN,

@@ -14,7 +14,7 @@ async function pullChanges(db: Db, after: number, limit: number) {
 import type { Stamp } from '../central/db/ledger-store.ts';
 import { hashRequest, LedgerWriter, type Actor } from '../central/ledger/writer.ts';
 import { SaleRequest } from '../shared/protocol/api.ts';
-import { createSeededRandom } from './support/chaos-proxy.ts';
+import { createSeededRandom } from './support/random.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { registerReportFunctions, type RawSqlite } from '../reports/sql.ts';
 
 /** Which database a central runs on. */
 export type Dialect = 'sqlite' | 'pg';
@@ -41,12 +42,16 @@ export function openDb(options: { databaseUrl?: string; dataDir: string; poolMax
     pool: {
       min: 1,
       max: 1,
-      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null) => void) {
+      afterCreate(
+        conn: RawSqlite & { pragma(sql: string): unknown },
+        done: (err: Error | null) => void,
+      ) {
         // WAL for readers beside the writer; FULL so each commit survives a power cut.
         conn.pragma('journal_mode = WAL');
         conn.pragma('synchronous = FULL');
         conn.pragma('foreign_keys = ON');
         conn.pragma('busy_timeout = 5000');
+        registerReportFunctions(conn);
         done(null);
       },
     },

@@ -1,41 +1,14 @@
+import { addDays } from '../../shared/calendar.ts';
 import type { ReportGranularity } from '../../shared/protocol/reports.ts';
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The calendar day (YYYY-MM-DD) of an instant in a time zone. */
-export function dayOf(at: Date | string, zone: string): string {
-  let format = formatters.get(zone);
-  if (!format) {
-    // en-CA writes dates as YYYY-MM-DD.
-    format = new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    formatters.set(zone, format);
-  }
-  return format.format(typeof at === 'string' ? new Date(at) : at);
-}
-
-const ms = (day: string) => Date.parse(`${day}T00:00:00Z`);
-const fromMs = (value: number) => new Date(value).toISOString().slice(0, 10);
-
-/** `day` moved by `days` calendar days. */
-export function addDays(day: string, days: number): string {
-  return fromMs(ms(day) + days * 86_400_000);
-}
-
-/** Whole days from `from` to `to` (negative when `to` is earlier). */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((ms(to) - ms(from)) / 86_400_000);
-}
+/** dayOf: the calendar day (YYYY-MM-DD) of an instant in a time zone. */
+export { addDays, dayIn as dayOf, daysBetween } from '../../shared/calendar.ts';
 
 /** First day of the period holding `day`: itself, its ISO week's Monday, or its month's 1st. */
 export function periodStart(day: string, granularity: ReportGranularity): string {
   if (granularity === 'day') return day;
   if (granularity === 'month') return `${day.slice(0, 8)}01`;
-  const weekday = (new Date(ms(day)).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
+  const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
   return addDays(day, -weekday);
 }
 
@@ -55,7 +28,7 @@ export function periodsOf(from: string, to: string, granularity: ReportGranulari
     else if (granularity === 'week') next = addDays(periodStart(start, 'week'), 7);
     else {
       const [y, m] = start.split('-').map(Number) as [number, number];
-      next = fromMs(Date.UTC(y, m, 1));
+      next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
     }
     const end = addDays(next, -1);
     periods.push({ period: start, periodEnd: end < to ? end : to });

@@ -32,7 +32,6 @@ import {
   cumAtSql,
   dayNumber,
   dayNumberSql,
-  prepareReportSql,
   rankSql,
   windowSql,
 } from './sql.ts';
@@ -169,7 +168,6 @@ export async function salesReport(
   source: Source = ROLLUPS,
 ): Promise<SalesReport> {
   const { db } = deps;
-  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const { from, to, dimension } = query;
   const g = dimension === 'time' ? 'day' : dimension === 'showroom' ? 'showroom_id' : 'category_id';
@@ -366,7 +364,6 @@ export async function liabilityReport(
   source: Source = ROLLUPS,
 ): Promise<LiabilityReport> {
   const { db } = deps;
-  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const { from, to } = query;
   const settings = await loadProgramSettings(db.knex);
@@ -620,7 +617,6 @@ export async function membersReport(
   source: Source = ROLLUPS,
 ): Promise<MembersReport> {
   const { db } = deps;
-  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const { from, to, dimension } = query;
   const byTime = dimension === 'time';
@@ -978,7 +974,6 @@ export async function patternsReport(
   source: Source = ROLLUPS,
 ): Promise<PatternsReport> {
   const { db, timeZone } = deps;
-  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const { from, to } = query;
   const isPg = db.dialect === 'pg';
@@ -1259,7 +1254,6 @@ export async function smsReport(deps: ReportDeps, query: SmsReportQuery): Promis
 /** The dashboard's figures for today, from the rollups (and today's SMS and sales). */
 export async function todaySummary(deps: ReportDeps, query: TodayQuery): Promise<TodaySummary> {
   const { db, timeZone } = deps;
-  await prepareReportSql(db);
   const f = await resolveFilter(db, query.showrooms);
   const now = deps.clock.now();
   const today = dayOf(now, timeZone);

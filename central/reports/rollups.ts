@@ -8,7 +8,7 @@ import type { BatchFacts } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import { dayOf } from './days.ts';
 import { ledgerSource } from './sources.ts';
-import { checkZone, dayNumber, dayNumberSql, dayTextSql, prepareReportSql } from './sql.ts';
+import { checkZone, dayNumber, dayNumberSql, dayTextSql } from './sql.ts';
 
 /** The meta key holding the time zone the rollups' days are in. */
 export const ZONE_META_KEY = 'reports.time_zone';
@@ -629,7 +629,6 @@ export async function rebuildRollups(
   progress: (step: string, ms: number) => void = () => undefined,
 ): Promise<void> {
   checkZone(zone);
-  await prepareReportSql(db);
   await db.knex.transaction(async (trx) => {
     const step = async (name: string, sql: string) => {
       const started = performance.now();

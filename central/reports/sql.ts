@@ -16,7 +16,8 @@ export function checkZone(zone: string): string {
   return zone;
 }
 
-interface RawSqlite {
+/** The better-sqlite3 connection calls the registration needs. */
+export interface RawSqlite {
   function(
     name: string,
     options: { deterministic: boolean },
@@ -31,7 +32,6 @@ interface RawSqlite {
     },
   ): void;
 }
-const prepared = new WeakSet<object>();
 
 /** Counts the 1s among the first `n` characters of a text of 0s and 1s. */
 function rank(bits: string, n: number): number {
@@ -43,77 +43,63 @@ function rank(bits: string, n: number): number {
 
 /**
  * SQLite has no time zones, bit strings or arrays: the reports' SQL calls functions that run
- * here instead (report_day, report_dno, report_rank, report_at and the aggregates report_bits
- * and report_cum). Registers them on the (single) pooled connection; call outside transactions.
+ * here instead (report_day, report_dno, report_rank, report_window, report_at and the
+ * aggregates report_bits, report_bit_or and report_cum). openDb registers them on every SQLite
+ * connection it creates, so no query can reach one that lacks them.
  */
-export async function prepareReportSql(db: Db): Promise<void> {
-  if (db.dialect !== 'sqlite') return;
-  const client = db.knex.client as {
-    acquireConnection(): Promise<RawSqlite>;
-    releaseConnection(c: RawSqlite): Promise<void>;
-  };
-  const conn = await client.acquireConnection();
-  try {
-    if (!prepared.has(conn)) {
-      conn.function('report_day', { deterministic: true }, (at, zone) =>
-        typeof at === 'string' && typeof zone === 'string' ? dayOf(at, zone) : null,
-      );
-      conn.function('report_dno', { deterministic: true }, (at, zone) =>
-        typeof at === 'string' && typeof zone === 'string' ? dayNumber(dayOf(at, zone)) : null,
-      );
-      conn.function('report_rank', { deterministic: true }, (bits, n) =>
-        typeof bits === 'string' ? rank(bits, Number(n)) : 0,
-      );
-      conn.function('report_window', { deterministic: true }, (bits, firstNo, from, length) =>
-        typeof bits === 'string'
-          ? windowOf(bits, Number(firstNo), Number(from), Number(length))
-          : null,
-      );
-      conn.function('report_at', { deterministic: true }, (cum, i) => {
-        const list = JSON.parse(String(cum)) as number[];
-        return list[Number(i)] ?? 0;
-      });
-      // The bits of a set of day numbers (order of rows does not matter).
-      conn.aggregate('report_bits', {
-        start: () => [] as number[],
-        step: (days, dno) => {
-          (days as number[]).push(Number(dno));
-          return days;
-        },
-        result: (days) => bitsOf(days as number[]),
-      });
-      // The bitwise or of equally long bit texts (nulls skipped; null when all are).
-      conn.aggregate('report_bit_or', {
-        start: () => null,
-        step: (acc, bits) => {
-          if (typeof bits !== 'string') return acc;
-          if (typeof acc !== 'string') return bits;
-          let out = '';
-          for (let i = 0; i < bits.length; i += 1) {
-            out += acc.charCodeAt(i) === 49 || bits.charCodeAt(i) === 49 ? '1' : '0';
-          }
-          return out;
-        },
-        result: (acc) => acc,
-      });
-      // The running totals of (day number, amount) pairs, in day order, from a leading 0.
-      conn.aggregate('report_cum', {
-        start: () => [] as [number, number][],
-        step: (pairs, dno, amount) => {
-          (pairs as [number, number][]).push([Number(dno), Number(amount)]);
-          return pairs;
-        },
-        result: (pairs) => {
-          const sorted = (pairs as [number, number][]).sort((a, b) => a[0] - b[0]);
-          let total = 0;
-          return JSON.stringify([0, ...sorted.map(([, amount]) => (total += amount))]);
-        },
-      });
-      prepared.add(conn);
-    }
-  } finally {
-    await client.releaseConnection(conn);
-  }
+export function registerReportFunctions(conn: RawSqlite): void {
+  conn.function('report_day', { deterministic: true }, (at, zone) =>
+    typeof at === 'string' && typeof zone === 'string' ? dayOf(at, zone) : null,
+  );
+  conn.function('report_dno', { deterministic: true }, (at, zone) =>
+    typeof at === 'string' && typeof zone === 'string' ? dayNumber(dayOf(at, zone)) : null,
+  );
+  conn.function('report_rank', { deterministic: true }, (bits, n) =>
+    typeof bits === 'string' ? rank(bits, Number(n)) : 0,
+  );
+  conn.function('report_window', { deterministic: true }, (bits, firstNo, from, length) =>
+    typeof bits === 'string' ? windowOf(bits, Number(firstNo), Number(from), Number(length)) : null,
+  );
+  conn.function('report_at', { deterministic: true }, (cum, i) => {
+    const list = JSON.parse(String(cum)) as number[];
+    return list[Number(i)] ?? 0;
+  });
+  // The bits of a set of day numbers (order of rows does not matter).
+  conn.aggregate('report_bits', {
+    start: () => [] as number[],
+    step: (days, dno) => {
+      (days as number[]).push(Number(dno));
+      return days;
+    },
+    result: (days) => bitsOf(days as number[]),
+  });
+  // The bitwise or of equally long bit texts (nulls skipped; null when all are).
+  conn.aggregate('report_bit_or', {
+    start: () => null,
+    step: (acc, bits) => {
+      if (typeof bits !== 'string') return acc;
+      if (typeof acc !== 'string') return bits;
+      let out = '';
+      for (let i = 0; i < bits.length; i += 1) {
+        out += acc.charCodeAt(i) === 49 || bits.charCodeAt(i) === 49 ? '1' : '0';
+      }
+      return out;
+    },
+    result: (acc) => acc,
+  });
+  // The running totals of (day number, amount) pairs, in day order, from a leading 0.
+  conn.aggregate('report_cum', {
+    start: () => [] as [number, number][],
+    step: (pairs, dno, amount) => {
+      (pairs as [number, number][]).push([Number(dno), Number(amount)]);
+      return pairs;
+    },
+    result: (pairs) => {
+      const sorted = (pairs as [number, number][]).sort((a, b) => a[0] - b[0]);
+      let total = 0;
+      return JSON.stringify([0, ...sorted.map(([, amount]) => (total += amount))]);
+    },
+  });
 }
 
 /** The bit text of a set of distinct day numbers: from the first, a 1 for each day in it. */

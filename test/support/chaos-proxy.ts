@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { createSeededRandom } from './random.ts';
 
 /** Where the proxy forwards to: a loopback address literal and a port. */
 export interface ChaosTarget {
@@ -45,18 +46,6 @@ export interface ChaosProxy {
   stats(): ChaosProxyStats;
   /** Stops listening, resets every socket and clears every timer. */
   close(): Promise<void>;
-}
-
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function createSeededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Above this many queued bytes in one direction the sender is paused until the queue drains.

@@ -1,16 +1,13 @@
 /** Date ranges for reports: inclusive calendar dates (YYYY-MM-DD) in the chain's zone. */
+import { addDays } from '../../../shared/calendar.ts';
+
+export { addDays };
 
 export type DateRange = { from: string; to: string };
 
 /** The presets every report offers. */
 export const PRESETS = ['today', 'last7', 'thisMonth', 'lastMonth', 'last90', 'thisYear'] as const;
 export type Preset = (typeof PRESETS)[number];
-
-/** Adds whole days to a calendar date (no zone involved: a calendar date has none). */
-export function addDays(isoDate: string, days: number): string {
-  const ms = Date.parse(`${isoDate}T00:00:00Z`) + days * 86_400_000;
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /** The range a preset means on `today` (a calendar date in the chain's zone). */
 export function presetRange(preset: Preset, today: string): DateRange {

@@ -3,6 +3,7 @@
  * chain's time zone. Money goes through formatRupees (shared/money.ts) only: integer paise in,
  * text out, never a float.
  */
+import { dayIn, zonedFields, zoneOffsetMs } from '../../../shared/calendar.ts';
 import { formatRupees } from '../../../shared/money.ts';
 
 export { formatRupees };
@@ -39,28 +40,6 @@ export function formatRupeesSigned(paise: number): string {
   return paise > 0 ? `+${text}` : text;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsIn(instant: Date, zone: string): Record<string, string> {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-GB', {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(zone, formatter);
-  }
-  const parts: Record<string, string> = {};
-  for (const part of formatter.formatToParts(instant)) parts[part.type] = part.value;
-  return parts;
-}
-
 function toDate(value: string | Date): Date | undefined {
   const date = typeof value === 'string' ? new Date(value) : value;
   return Number.isNaN(date.getTime()) ? undefined : date;
@@ -74,14 +53,13 @@ export function formatDateTime(
   if (value === null || value === undefined) return '';
   const date = toDate(value);
   if (!date) return '';
-  const p = partsIn(date, zone);
+  const p = zonedFields(date, zone);
   return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}`;
 }
 
 /** The calendar date of an instant in the zone, YYYY-MM-DD. */
 export function calendarDateIn(instant: Date, zone = DEFAULT_ZONE): string {
-  const p = partsIn(instant, zone);
-  return `${p.year}-${p.month}-${p.day}`;
+  return dayIn(instant, zone);
 }
 
 /** "2026-08-15" → "15/08/2026"; a calendar date needs no zone. Anything else comes back as is. */
@@ -127,26 +105,13 @@ export function zonedInstant(local: string, zone = DEFAULT_ZONE): string | undef
   const asUtc = Date.UTC(y, mo - 1, d, h, mi);
   // The zone's offset at that wall time: what the wall clock reads at the UTC instant, minus it.
   // Asked twice so a time next to an offset change settles on the offset in force then.
-  let offsetMs = offsetAt(new Date(asUtc), zone);
-  offsetMs = offsetAt(new Date(asUtc - offsetMs), zone);
+  let offsetMs = zoneOffsetMs(asUtc, zone);
+  offsetMs = zoneOffsetMs(asUtc - offsetMs, zone);
   const minutes = Math.round(offsetMs / 60_000);
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
   const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:00${offset}`;
-}
-
-function offsetAt(instant: Date, zone: string): number {
-  const p = partsIn(instant, zone);
-  const wall = Date.UTC(
-    Number(p.year),
-    Number(p.month) - 1,
-    Number(p.day),
-    Number(p.hour),
-    Number(p.minute),
-    Number(p.second),
-  );
-  return wall - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
 /** How long ago, in the largest whole unit: "just now", "5 min ago", "3 h ago", "2 days ago". */

@@ -17,7 +17,7 @@ import { useAction, useFetch } from '../hooks.ts';
 import { PageHead, ReadOnlyNote } from '../layout.tsx';
 import { EmptyRow, LoadState, Num, When } from '../parts/cells.tsx';
 import { ConfirmDialog } from '../parts/confirm.tsx';
-import { Field, FormProblem, SaveButton } from '../parts/forms.tsx';
+import { Field, FormProblem, FormActions, SaveButton } from '../parts/forms.tsx';
 import { useSession } from '../session.tsx';
 import { checkWith } from '../validate.ts';
 
@@ -335,19 +335,15 @@ function AddCategory(props: { onDone: (saved: boolean) => void }) {
         pointers={['/code', '/name', '/pointsPer100Rupees', '/effectiveFrom']}
         testid="category-error"
       />
-      <div className="actions">
-        <button
-          type="button"
-          disabled={action.isSaving}
-          onClick={() => {
-            props.onDone(false);
-          }}
-          data-testid="category-cancel"
-        >
-          {t('common.cancel')}
-        </button>
-        <SaveButton isSaving={action.isSaving} label={t('common.save')} testid="category-save" />
-      </div>
+      <FormActions
+        isSaving={action.isSaving}
+        onCancel={() => {
+          props.onDone(false);
+        }}
+        cancelTestid="category-cancel"
+        saveLabel={t('common.save')}
+        saveTestid="category-save"
+      />
     </form>
   );
 }
@@ -476,23 +472,15 @@ function ScheduleRate(props: { code: string; onDone: (saved: boolean) => void })
         pointers={['/pointsPer100Rupees', '/effectiveFrom']}
         testid="schedule-error"
       />
-      <div className="actions">
-        <button
-          type="button"
-          disabled={action.isSaving}
-          onClick={() => {
-            props.onDone(false);
-          }}
-          data-testid="schedule-cancel"
-        >
-          {t('common.cancel')}
-        </button>
-        <SaveButton
-          isSaving={action.isSaving}
-          label={t('categories.schedule')}
-          testid="schedule-save"
-        />
-      </div>
+      <FormActions
+        isSaving={action.isSaving}
+        onCancel={() => {
+          props.onDone(false);
+        }}
+        cancelTestid="schedule-cancel"
+        saveLabel={t('categories.schedule')}
+        saveTestid="schedule-save"
+      />
     </form>
   );
 }

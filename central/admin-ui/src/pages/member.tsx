@@ -58,36 +58,25 @@ function MemberView(props: { memberId: string }) {
       <PageHead title={member?.name ?? t('member.title')} testid="member-name">
         {member && data.mergedInto === null && (
           <>
-            <button
-              type="button"
-              aria-pressed={panel === 'adjust'}
-              onClick={() => {
-                setPanel(panel === 'adjust' ? null : 'adjust');
-              }}
-              data-testid="member-action-adjust"
-            >
-              {t('member.adjust')}
-            </button>
-            <button
-              type="button"
-              aria-pressed={panel === 'mobile'}
-              onClick={() => {
-                setPanel(panel === 'mobile' ? null : 'mobile');
-              }}
-              data-testid="member-action-mobile"
-            >
-              {t('member.changeMobile')}
-            </button>
-            <button
-              type="button"
-              aria-pressed={panel === 'merge'}
-              onClick={() => {
-                setPanel(panel === 'merge' ? null : 'merge');
-              }}
-              data-testid="member-action-merge"
-            >
-              {t('member.merge')}
-            </button>
+            {(
+              [
+                ['adjust', t('member.adjust')],
+                ['mobile', t('member.changeMobile')],
+                ['merge', t('member.merge')],
+              ] as const
+            ).map(([name, label]) => (
+              <button
+                key={name}
+                type="button"
+                aria-pressed={panel === name}
+                onClick={() => {
+                  setPanel(panel === name ? null : name);
+                }}
+                data-testid={`member-action-${name}`}
+              >
+                {label}
+              </button>
+            ))}
           </>
         )}
       </PageHead>

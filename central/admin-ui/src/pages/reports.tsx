@@ -28,6 +28,34 @@ import {
   type ReportFilters,
 } from '../report-query.ts';
 
+/** One of a report's choices: a labelled select of [value, label] options. */
+function FilterSelect(props: {
+  label: string;
+  value: string;
+  options: readonly (readonly [string, string])[];
+  testid: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label className="field">
+      <span className="field-label">{props.label}</span>
+      <select
+        value={props.value}
+        onChange={(e) => {
+          props.onChange(e.target.value);
+        }}
+        data-testid={props.testid}
+      >
+        {props.options.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** The five reports, in the order the menu lists them. */
 export const REPORTS: readonly ReportDef[] = [
   {
@@ -126,56 +154,43 @@ export function ReportPage(props: { report: ReportDef }) {
             }}
           />
           {filters.granularity !== undefined && (
-            <label className="field">
-              <span className="field-label">{t('reports.granularity')}</span>
-              <select
-                value={filters.granularity}
-                onChange={(e) => {
-                  change({ granularity: e.target.value as Granularity });
-                }}
-                data-testid="report-granularity"
-              >
-                <option value="day">{t('reports.by.day')}</option>
-                <option value="week">{t('reports.by.week')}</option>
-                <option value="month">{t('reports.by.month')}</option>
-              </select>
-            </label>
+            <FilterSelect
+              label={t('reports.granularity')}
+              value={filters.granularity}
+              options={(['day', 'week', 'month'] as const).map((g) => [g, t(`reports.by.${g}`)])}
+              testid="report-granularity"
+              onChange={(value) => {
+                change({ granularity: value as Granularity });
+              }}
+            />
           )}
           {report.dimensions !== undefined && filters.dimension !== undefined && (
-            <label className="field">
-              <span className="field-label">{t('reports.dimension')}</span>
-              <select
-                value={filters.dimension}
-                onChange={(e) => {
-                  change({ dimension: e.target.value });
-                }}
-                data-testid="report-dimension"
-              >
-                {report.dimensions.map((d) => (
-                  <option key={d} value={d}>
-                    {t(`reports.dimensions.${d}` as 'reports.dimensions.time')}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <FilterSelect
+              label={t('reports.dimension')}
+              value={filters.dimension}
+              options={report.dimensions.map((d) => [
+                d,
+                t(`reports.dimensions.${d}` as 'reports.dimensions.time'),
+              ])}
+              testid="report-dimension"
+              onChange={(dimension) => {
+                change({ dimension });
+              }}
+            />
           )}
           {report.sections !== undefined && filters.section !== undefined && (
-            <label className="field">
-              <span className="field-label">{t('reports.csvSection')}</span>
-              <select
-                value={filters.section}
-                onChange={(e) => {
-                  change({ section: e.target.value });
-                }}
-                data-testid="report-section"
-              >
-                {report.sections.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`reports.sections.${s}` as 'reports.sections.rfm')}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <FilterSelect
+              label={t('reports.csvSection')}
+              value={filters.section}
+              options={report.sections.map((x) => [
+                x,
+                t(`reports.sections.${x}` as 'reports.sections.rfm'),
+              ])}
+              testid="report-section"
+              onChange={(section) => {
+                change({ section });
+              }}
+            />
           )}
         </div>
       </div>

@@ -12,7 +12,7 @@ import { post, put, seg } from '../api.ts';
 import { useAction, useFetch } from '../hooks.ts';
 import { PageHead, ReadOnlyNote } from '../layout.tsx';
 import { LoadState, When } from '../parts/cells.tsx';
-import { Field, FormProblem, SaveButton } from '../parts/forms.tsx';
+import { Field, FormProblem, FormActions, SaveButton } from '../parts/forms.tsx';
 import { ApiProblem } from '../problem.ts';
 import { useSession } from '../session.tsx';
 import {
@@ -498,23 +498,15 @@ function TemplateEditor(props: {
         pointers={['/text', '/variables', '/dltTemplateId', '/providerTemplateId']}
         testid="sms-template-error"
       />
-      <div className="actions">
-        <button
-          type="button"
-          disabled={action.isSaving}
-          onClick={() => {
-            props.onDone(false);
-          }}
-          data-testid="sms-template-cancel"
-        >
-          {t('common.cancel')}
-        </button>
-        <SaveButton
-          isSaving={action.isSaving}
-          label={t('common.save')}
-          testid="sms-template-save"
-        />
-      </div>
+      <FormActions
+        isSaving={action.isSaving}
+        onCancel={() => {
+          props.onDone(false);
+        }}
+        cancelTestid="sms-template-cancel"
+        saveLabel={t('common.save')}
+        saveTestid="sms-template-save"
+      />
     </form>
   );
 }

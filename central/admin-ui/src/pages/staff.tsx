@@ -13,7 +13,7 @@ import { useAction, useFetch } from '../hooks.ts';
 import { PageHead, ReadOnlyNote } from '../layout.tsx';
 import { EmptyRow, LoadState, When } from '../parts/cells.tsx';
 import { ConfirmDialog } from '../parts/confirm.tsx';
-import { Field, FormProblem, SaveButton } from '../parts/forms.tsx';
+import { Field, FormProblem, FormActions, SaveButton } from '../parts/forms.tsx';
 import { useSession } from '../session.tsx';
 import { checkWith } from '../validate.ts';
 
@@ -312,19 +312,15 @@ function AddStaff(props: { showroomCodes: string[]; onDone: (saved: boolean) => 
         pointers={['/username', '/name', '/role', '/showroomCode', '/password', '/pin']}
         testid="staff-error"
       />
-      <div className="actions">
-        <button
-          type="button"
-          disabled={action.isSaving}
-          onClick={() => {
-            props.onDone(false);
-          }}
-          data-testid="staff-cancel"
-        >
-          {t('common.cancel')}
-        </button>
-        <SaveButton isSaving={action.isSaving} label={t('staff.create')} testid="staff-save" />
-      </div>
+      <FormActions
+        isSaving={action.isSaving}
+        onCancel={() => {
+          props.onDone(false);
+        }}
+        cancelTestid="staff-cancel"
+        saveLabel={t('staff.create')}
+        saveTestid="staff-save"
+      />
     </form>
   );
 }

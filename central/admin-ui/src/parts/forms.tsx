@@ -88,3 +88,27 @@ export function SaveButton(props: {
     </button>
   );
 }
+
+/** A form's Cancel and submit buttons; Cancel is off while the form saves. */
+export function FormActions(props: {
+  isSaving: boolean;
+  onCancel: () => void;
+  cancelTestid: string;
+  saveLabel: string;
+  saveTestid: string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <div className="actions">
+      <button
+        type="button"
+        disabled={props.isSaving}
+        onClick={props.onCancel}
+        data-testid={props.cancelTestid}
+      >
+        {t('common.cancel')}
+      </button>
+      <SaveButton isSaving={props.isSaving} label={props.saveLabel} testid={props.saveTestid} />
+    </div>
+  );
+}
