@@ -1,13 +1,16 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../central/errors.ts';
-import { openDb, toDbTime } from '../central/db/connect.ts';
+import { fromDbTime, openDb, toDbTime } from '../central/db/connect.ts';
 import { hashRequest, type Actor, type WriteCommand } from '../central/ledger/writer.ts';
 import { cancelKey, redeemKey } from '../central/redeem/service.ts';
 import { insertShowroom } from '../central/db/catalogue-store.ts';
 import * as showroomCounts from '../migrations/central/20261127090000_member_showroom_counts.ts';
+import * as showroomSets from '../migrations/central/20261128090000_member_showroom_sets.ts';
 import { rupeesOf } from '../central/reports/csv.ts';
 import {
+  CHURN_K,
+  CHURN_MIN_VISITS,
   liabilityReport,
   membersReport,
   patternsReport,
@@ -428,6 +431,83 @@ describeEachDb('report rollups against the ledger', (dialect) => {
         );
       }, 120_000);
 
+      it('counts showrooms per member and churn risk of a filter as the sales say, member by member', async () => {
+        const sales: {
+          id: number;
+          member_id: number;
+          code: string;
+          recorded_at: unknown;
+          amount_paise: number;
+        }[] = await c.central.db
+          .knex('sales as s')
+          .join('showrooms as r', 'r.id', 's.showroom_id')
+          .select('s.id', 's.member_id', 'r.code', 's.recorded_at', 's.amount_paise');
+        // Each member's days (in the zone), showrooms, spend and the showroom of the last bill.
+        const members = new Map<
+          number,
+          { days: Set<number>; codes: Set<string>; spend: number; lastId: number; last: string }
+        >();
+        for (const sale of sales) {
+          const m = members.get(sale.member_id) ?? {
+            days: new Set<number>(),
+            codes: new Set<string>(),
+            spend: 0,
+            lastId: 0,
+            last: '',
+          };
+          const at = new Date(fromDbTime(sale.recorded_at));
+          m.days.add(Date.parse(dayOf(at, zone)) / 86_400_000);
+          m.codes.add(sale.code);
+          m.spend += sale.amount_paise;
+          if (sale.id > m.lastId) {
+            m.lastId = sale.id;
+            m.last = sale.code;
+          }
+          members.set(sale.member_id, m);
+        }
+        const today = Date.parse(dayOf(c.clock.now(), zone)) / 86_400_000;
+        for (const picked of [
+          ['MUM-01', 'BLR-01', 'PUN-01'],
+          RANDOM_SHOWROOMS.filter((s) => s !== 'DEL-01'),
+        ]) {
+          const report = await patternsReport(
+            depsOf(c),
+            PatternsReportQuery.parse({ from: start, to: end, showrooms: picked }),
+          );
+          const spread = [1, 2, 3, 4].map(() => ({ members: 0, salesPaise: 0 }));
+          const churn = new Map(picked.map((code) => [code, { history: 0, atRisk: 0, spend: 0 }]));
+          for (const m of members.values()) {
+            if (![...m.codes].some((code) => picked.includes(code))) continue;
+            const bucket = spread[Math.min(m.codes.size, 4) - 1] as (typeof spread)[number];
+            bucket.members += 1;
+            bucket.salesPaise += m.spend;
+            const row = churn.get(m.last);
+            if (!row || m.days.size < CHURN_MIN_VISITS) continue;
+            row.history += 1;
+            const first = Math.min(...m.days);
+            const last = Math.max(...m.days);
+            if ((today - last) * (m.days.size - 1) > CHURN_K * (last - first)) {
+              row.atRisk += 1;
+              row.spend += m.spend;
+            }
+          }
+          expect(spread[1]?.members).toBeGreaterThan(0);
+          expect(report.showroomsPerMember.map((r) => [r.members, r.salesPaise])).toEqual(
+            spread.map((r) => [r.members, r.salesPaise]),
+          );
+          const rows = report.churnRisk.rows.map((r) => [
+            r.showroomCode,
+            r.membersWithHistory,
+            r.membersAtRisk,
+            r.atRiskSpendPaise,
+          ]);
+          expect(rows).toEqual(
+            [...churn].map(([code, r]) => [code, r.history, r.atRisk, r.spend]).sort(),
+          );
+          expect(report.churnRisk.totals.membersWithHistory).toBeGreaterThan(0);
+        }
+      });
+
       it("gives today's active members of several showrooms from a freshly opened pool", async () => {
         // One member buys at two of the picked showrooms today: counted once.
         const mobile: string = await c.central.db
@@ -479,6 +559,16 @@ describeEachDb('report rollups against the ledger', (dialect) => {
         const knex = c.central.db.knex;
         await showroomCounts.down(knex);
         await showroomCounts.up(knex);
+        expect(await snapshot(c)).toEqual(kept);
+      });
+
+      it('computes, migrating existing rollups, the showroom sets the writer keeps', async () => {
+        const kept = await snapshot(c);
+        const many = kept.report_member_stats?.filter((r) => /"showroom_ids","?\[\d+,\d+/.test(r));
+        expect(many?.length).toBeGreaterThan(0);
+        const knex = c.central.db.knex;
+        await showroomSets.down(knex);
+        await showroomSets.up(knex);
         expect(await snapshot(c)).toEqual(kept);
       });
 

@@ -32,8 +32,11 @@ import {
   cumAtSql,
   dayNumber,
   dayNumberSql,
+  meetsSql,
   rankSql,
+  shorterSide,
   windowSql,
+  withinSql,
 } from './sql.ts';
 
 /** What the report queries need. */
@@ -815,43 +818,45 @@ function perMemberFromBits(
                  first_recent
             from k where rb > ra ${noInline})`;
   }
-  // A member with one showroom has their chain history (report_member_stats) there. The others
-  // (one in ten, by the partial index) have their rows here grouped: spend and bills add up,
-  // and the range's part of each row's bits is or'ed, since two showrooms visited on one day
-  // are one visit. Rows before the range stay: their first day decides whether one is new.
+  // A member whose showrooms all lie in the filter (nine in ten have one) has their chain
+  // history (report_member_stats) there. The others (by the partial index, members with several
+  // showrooms who also bought outside the filter) have their rows here grouped: spend and bills
+  // add up, and the range's part of each row's bits is or'ed, since two showrooms visited on one
+  // day are one visit. Rows before the range stay: their first day decides whether one is new.
   const length = t - f + 1;
   const window = windowSql(db, 'visit_bits', 'first_no', f, length);
-  const inFilter = `showroom_id in (${ids.join(', ')})`;
+  const inFilter = `in (${ids.join(', ')})`;
   const inRange = `first_no <= ${t} and first_no + length(visit_bits) - 1 >= ${f}`;
-  // With most of the chain picked, a member who never bought at the others has the chain's
-  // history (report_member_stats); only those who did are read showroom by showroom.
-  const others = othersIfFewer(ids, allIds);
-  const boughtElsewhere = others
-    ? `(select member_id from report_member_showrooms
-         where showroom_id in (${others.join(', ')}) and member_showrooms > 1)`
-    : '';
-  const single = others
-    ? `select ${columns} from report_member_stats
-        where ((showrooms = 1 and last_showroom_id not in (${others.join(', ')}))
-               or (showrooms > 1 and member_id not in ${boughtElsewhere}))
-          and ${inRange}`
-    : `select ${columns} from report_member_stats
-        where showrooms = 1 and last_showroom_id in (${ids.join(', ')}) and ${inRange}`;
+  // Counts over a member's rows as integers: sum() of bigints is numeric on PostgreSQL, slow to
+  // compare and add again half a million times.
+  const big = (x: string) => `cast(${x} as bigint)`;
+  // Members who also bought outside the filter: when the other showrooms are fewer, those with a
+  // row there (by the partial index, without reading the rows in the filter first); else by the
+  // set on each row.
+  const side = shorterSide(ids, allIds);
+  const boughtOutside =
+    'others' in side
+      ? `member_id in (select member_id from report_member_showrooms
+                        where showroom_id in (${side.others.join(', ')}) and member_showrooms > 1)`
+      : `not (${withinSql(db, 'member_showroom_ids', ids, allIds)})`;
   return `
-    r as (${single}),
+    r as (select ${columns} from report_member_stats
+           where ((showrooms = 1 and last_showroom_id ${inFilter})
+                  or (showrooms > 1 and ${withinSql(db, 'showroom_ids', ids, allIds)}))
+             and ${inRange}),
     k as (select ${ranks}, ${firstRecent('first_no')} as first_recent, spend_cum, bills_cum
             from r ${noInline}),
     rs as (select member_id, ${columns}
              from report_member_showrooms
-            where ${inFilter} and member_showrooms > 1 and first_no <= ${t}
-                  ${others ? `and member_id in ${boughtElsewhere}` : ''}),
+            where showroom_id ${inFilter} and member_showrooms > 1 and ${boughtOutside}
+                  and first_no <= ${t}),
     ks as (select member_id, first_no, ${ranks}, spend_cum, bills_cum, visit_bits
              from rs ${noInline}),
-    g as (select member_id, min(first_no) as first_no, sum(rb - ra) as row_visits,
+    g as (select member_id, min(first_no) as first_no, ${big('sum(rb - ra)')} as row_visits,
                  sum(case when rb > ra then 1 else 0 end) as rows_in_range,
                  ${bitOrSql(db, `case when rb > ra then ${window} end`)} as merged,
-                 sum(${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')}) as spend,
-                 sum(${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')}) as bills,
+                 ${big(`sum(${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')})`)} as spend,
+                 ${big(`sum(${at('bills_cum', 'rb')} - ${at('bills_cum', 'ra')})`)} as bills,
                  max(recent) as recent, max(lapsing) as lapsing
             from ks group by member_id),
     m as (select rb - ra as visits, ${at('spend_cum', 'rb')} - ${at('spend_cum', 'ra')} as spend,
@@ -895,52 +900,20 @@ function perMemberFromSales(
 }
 
 /**
- * Members of the filtered showrooms (all, for null) by how many of the chain's showrooms they
- * have bought at, ever, with their whole spend.
+ * In one pass over the members' histories (stats), by the showroom of each member's last bill
+ * and their number of showrooms (4 for 4 or more): the members who have bought at the filtered
+ * showrooms (all, for null) with their whole spend, for showrooms per member; and, for churn
+ * risk as of `today` over each member's whole history, those with enough visits and those at
+ * risk, whose rows are kept only for the filtered showrooms (a member at one of them has bought
+ * there). `fromLedger`: stats is the ledger's relation, with dates and no sets of showrooms.
  */
-async function showroomSpread(
-  db: Db,
-  stats: string,
-  visited: 'sales' | 'report_member_showrooms',
-  ids: number[] | null,
-): Promise<Sums[]> {
-  const spreadKey = 'case when st.showrooms >= 4 then 4 else st.showrooms end';
-  if (ids !== null && visited === 'report_member_showrooms') {
-    // A member with one showroom bought only at their last bill's; the others (one in ten)
-    // are found by the partial index of report_member_showrooms.
-    const inFilter = `in (${ids.join(', ')})`;
-    return rowsOf(
-      await db.knex.raw(
-        `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
-           from report_member_stats st
-          where (st.showrooms = 1 and st.last_showroom_id ${inFilter})
-             or (st.showrooms > 1
-                 and st.member_id in (select member_id from report_member_showrooms
-                                       where showroom_id ${inFilter} and member_showrooms > 1))
-          group by ${spreadKey}`,
-      ),
-    );
-  }
-  const ofFilter =
-    ids === null
-      ? ''
-      : `where st.member_id in (select member_id from ${visited}
-                                 where showroom_id in (${ids.join(', ')}))`;
-  return rowsOf(
-    await db.knex.raw(
-      `select ${spreadKey} as k, count(*) as members, sum(st.spend_paise) as spend
-         from ${stats} st ${ofFilter} group by ${spreadKey}`,
-    ),
-  );
-}
-
-/** Churn risk as of `today`, from each member's whole history, by the last bill's showroom. */
-async function churnByShowroom(
+async function spreadAndChurn(
   db: Db,
   stats: string,
   fromLedger: boolean,
   today: string,
   ids: number[] | null,
+  allIds: number[],
 ): Promise<Sums[]> {
   const dayNo = (col: string) =>
     db.dialect === 'pg'
@@ -950,19 +923,29 @@ async function churnByShowroom(
   // visit): integer arithmetic, no dates to parse a million times.
   const firstNo = fromLedger ? dayNo('first_day') : 'first_no';
   const lastNo = fromLedger ? dayNo('last_day') : '(first_no + length(visit_bits) - 1)';
+  // A member with one showroom bought only at their last bill's; the others (one in ten) have
+  // their set of showrooms.
+  const ofFilter =
+    ids === null
+      ? ''
+      : fromLedger
+        ? `where st.member_id in (select member_id from sales
+                                   where showroom_id in (${ids.join(', ')}))`
+        : `where (st.showrooms = 1 and st.last_showroom_id in (${ids.join(', ')}))
+              or (st.showrooms > 1 and ${meetsSql(db, 'st.showroom_ids', ids, allIds)})`;
+  const spreadKey = 'case when st.showrooms >= 4 then 4 else st.showrooms end';
+  const history = `st.visits >= ${CHURN_MIN_VISITS}`;
+  const atRisk = `${history} and (${dayNumber(today)} - ${lastNo}) * (st.visits - 1)
+                    > ${CHURN_K} * (${lastNo} - ${firstNo})`;
   return rowsOf(
     await db.knex.raw(
-      `select last_showroom_id as showroom_id, count(*) as members,
-              sum(case when at_risk = 1 then 1 else 0 end) as at_risk,
-              sum(case when at_risk = 1 then spend_paise else 0 end) as at_risk_spend
-         from (select last_showroom_id, spend_paise,
-                      case when (${dayNumber(today)} - ${lastNo}) * (visits - 1)
-                        > ${CHURN_K} * (${lastNo} - ${firstNo})
-                      then 1 else 0 end as at_risk
-                 from ${stats} st
-                where visits >= ${CHURN_MIN_VISITS}
-                  ${ids === null ? '' : `and last_showroom_id in (${ids.join(', ')})`}) x
-        group by last_showroom_id`,
+      `select st.last_showroom_id as showroom_id, ${spreadKey} as k, count(*) as members,
+              sum(st.spend_paise) as spend,
+              sum(case when ${history} then 1 else 0 end) as with_history,
+              sum(case when ${atRisk} then 1 else 0 end) as at_risk,
+              sum(case when ${atRisk} then st.spend_paise else 0 end) as at_risk_spend
+         from ${stats} st ${ofFilter}
+        group by st.last_showroom_id, ${spreadKey}`,
     ),
   );
 }
@@ -979,59 +962,41 @@ export async function patternsReport(
   const isPg = db.dialect === 'pg';
   const ids = isWholeChain(f) ? null : f.ids;
 
-  // Showrooms per member and churn risk (one after the other) run while the rest is computed:
-  // two streams of queries, one per core.
+  // Showrooms per member and churn risk run while the rest is computed: two streams of
+  // queries, one per core.
   const truth = source.kind === 'rollups' ? undefined : ledgerSource(db, timeZone);
-  const stats = truth?.memberStats ?? 'report_member_stats';
   const today = dayOf(deps.clock.now(), timeZone);
-  const sideP = (async () => {
-    const spread = await showroomSpread(
-      db,
-      stats,
-      truth ? 'sales' : 'report_member_showrooms',
-      ids,
-    );
-    return { spread, churn: await churnByShowroom(db, stats, truth !== undefined, today, f.ids) };
-  })();
+  const allIds = f.all.map((s) => s.id);
+  const sideP = spreadAndChurn(
+    db,
+    truth?.memberStats ?? 'report_member_stats',
+    truth !== undefined,
+    today,
+    ids,
+    allIds,
+  );
   // Awaited below; marked handled so a failure before then is not an unhandled rejection.
   sideP.catch(() => undefined);
 
-  // Category mix, from the daily sales; and the range's gross sales (for RFM, below).
-  const [categories, mix, [gross]] = await Promise.all([
+  // Category mix, from the daily sales, also runs beside the rest; the range's gross sales (for
+  // RFM, below) come first.
+  const mixP = Promise.all([
     named(db.knex, 'categories'),
     fetch(
       daily(db, source.sales, from, to, f)
         .groupBy('category_id')
         .select('category_id', sum(db, 'lines'), sum(db, 'amount_paise')),
     ),
-    fetch(daily(db, source.bills, from, to, f).select(sum(db, 'amount_paise'))),
   ]);
-  const mixById = new Map(mix.map((m) => [int(m.category_id), m]));
-  const mixTotal = mix.reduce((s, m) => s + int(m.amount_paise), 0);
-  const categoryMix = categories.map((c) => {
-    const m = mixById.get(c.id);
-    const salesPaise = int(m?.amount_paise);
-    return {
-      categoryCode: c.code,
-      categoryName: c.name,
-      lines: int(m?.lines),
-      salesPaise,
-      shareBasisPoints: mixTotal === 0 ? 0 : Math.round((salesPaise * 10_000) / mixTotal),
-    };
-  });
+  mixP.catch(() => undefined);
+  const [gross] = await fetch(daily(db, source.bills, from, to, f).select(sum(db, 'amount_paise')));
 
   // Members of the range by visits and by RFM segment, in one pass over the members. The
   // average spend that makes a champion is the range's gross sales over its active members.
   const totalSpend = int(gross?.amount_paise);
   const fromBits = source.kind === 'rollups';
   const perMember = fromBits
-    ? perMemberFromBits(
-        db,
-        from,
-        to,
-        ids,
-        f.all.map((s) => s.id),
-      )
+    ? perMemberFromBits(db, from, to, ids, allIds)
     : perMemberFromSales(db, timeZone, from, to, ids);
   const bucket = `case ${FREQUENCY_BUCKETS.map(
     (b, i) =>
@@ -1053,19 +1018,17 @@ export async function patternsReport(
     return int(counted[0]?.n);
   };
   // Active members come from the visits rollup (cheap) for the chain or one showroom; with
-  // several, m counts them in the same query; for the ledger's truth, counted beforehand.
-  // With most of the chain picked, counting them apart is cheap (see activeOfSeveral); with
-  // several others, m counts them in the grid's own query.
-  const allIds = f.all.map((s) => s.id);
-  const whole = [{ period: from, periodEnd: to }];
-  const several = fromBits && ids !== null && ids.length > 1 && othersIfFewer(ids, allIds) === null;
-  const activeMembers: number | string = !fromBits
-    ? await active()
-    : several
-      ? 'n.n'
-      : ids !== null && ids.length > 1
-        ? ((await activeOfSeveral(db, whole, ids, allIds))[0]?.members ?? 0)
-        : ((await activeFromRollup(db, whole, [ids?.[0] ?? 0]))[0]?.members ?? 0);
+  // several, m counts them in the grid's own query (counting them apart with activeOfSeveral
+  // cost up to a third of a second more with 51 to 68 of 69 showrooms; keeping only those who
+  // may be champions apart, grouped by their spend, more still); for the ledger's truth, counted
+  // beforehand.
+  const several = fromBits && ids !== null && ids.length > 1;
+  const activeMembers: number | string = several
+    ? 'n.n'
+    : fromBits
+      ? ((await activeFromRollup(db, [{ period: from, periodEnd: to }], [ids?.[0] ?? 0]))[0]
+          ?.members ?? 0)
+      : await active();
   const grid = rowsOf(
     await db.knex.transaction(async (trx): Promise<unknown> => {
       // JIT compiling these expressions costs more than it saves (a quarter of a second).
@@ -1079,6 +1042,20 @@ export async function patternsReport(
       );
     }),
   );
+  const [categories, mix] = await mixP;
+  const mixById = new Map(mix.map((m) => [int(m.category_id), m]));
+  const mixTotal = mix.reduce((s, m) => s + int(m.amount_paise), 0);
+  const categoryMix = categories.map((c) => {
+    const m = mixById.get(c.id);
+    const salesPaise = int(m?.amount_paise);
+    return {
+      categoryCode: c.code,
+      categoryName: c.name,
+      lines: int(m?.lines),
+      salesPaise,
+      shareBasisPoints: mixTotal === 0 ? 0 : Math.round((salesPaise * 10_000) / mixTotal),
+    };
+  });
   const visitFrequency = FREQUENCY_BUCKETS.map((b, i) => {
     const cells = grid.filter((g) => Math.floor(int(g.cell) / 10) === i);
     return {
@@ -1107,13 +1084,13 @@ export async function patternsReport(
     multiShowroomMembers: 0,
   };
 
-  const { spread: spreadRows, churn: churnRows } = await sideP;
+  const sideRows = await sideP;
   const showroomsPerMember = [1, 2, 3, 4].map((k) => {
-    const r = spreadRows.find((x) => int(x.k) === k);
+    const rows = sideRows.filter((x) => int(x.k) === k);
     return {
       showrooms: k === 4 ? '4+' : String(k),
-      members: int(r?.members),
-      salesPaise: int(r?.spend),
+      members: rows.reduce((sum, r) => sum + int(r.members), 0),
+      salesPaise: rows.reduce((sum, r) => sum + int(r.spend), 0),
     };
   });
   totals.multiShowroomMembers = showroomsPerMember.slice(1).reduce((s, r) => s + r.members, 0);
@@ -1126,8 +1103,12 @@ export async function patternsReport(
     membersAtRisk: 0,
     atRiskSpendPaise: 0,
   }));
-  for (const c of churnRows) {
-    const s = byShowroom.get(int(c.showroom_id));
+  const picked = new Set(f.ids ?? allIds);
+  for (const c of sideRows) {
+    const id = int(c.showroom_id);
+    // Members of the filter whose last bill was elsewhere count in showrooms per member only.
+    if (byShowroom.has(id) && !picked.has(id)) continue;
+    const s = byShowroom.get(id);
     let row = churnList.find((r) => r.showroomCode === (s?.code ?? null));
     if (!row) {
       row = {
@@ -1139,7 +1120,7 @@ export async function patternsReport(
       };
       churnList.push(row);
     }
-    row.membersWithHistory += int(c.members);
+    row.membersWithHistory += int(c.with_history);
     row.membersAtRisk += int(c.at_risk);
     row.atRiskSpendPaise += int(c.at_risk_spend);
   }

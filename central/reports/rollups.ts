@@ -72,12 +72,15 @@ interface History {
 interface MemberStats extends History {
   showrooms: number;
   last_showroom_id: number;
+  /** The member's showrooms, sorted. */
+  showroom_ids: number[];
 }
 
 interface MemberShowroom extends History {
   showroom_id: number;
-  /** The member's number of showrooms (the same on each of their rows). */
+  /** The member's number of showrooms and their set, sorted (the same on each of their rows). */
   member_showrooms: number;
+  member_showroom_ids: number[];
 }
 
 type Row = Record<string, string | number | number[]>;
@@ -87,7 +90,7 @@ interface TableDelta {
   table: (typeof ROLLUP_TABLES)[number];
   keys: string[];
   /** Column → SQL type, keys first. */
-  columns: Record<string, 'text' | 'int' | 'bigint' | 'varbit' | 'bigint[]'>;
+  columns: Record<string, 'text' | 'int' | 'bigint' | 'varbit' | 'bigint[]' | 'int[]'>;
   mode: 'add' | 'replace';
   rows: Map<string, Row>;
 }
@@ -187,6 +190,7 @@ export class RollupDelta {
       bills_cum: 'bigint[]',
       showrooms: 'int',
       last_showroom_id: 'int',
+      showroom_ids: 'int[]',
     },
     'replace',
   );
@@ -206,6 +210,7 @@ export class RollupDelta {
       spend_cum: 'bigint[]',
       bills_cum: 'bigint[]',
       member_showrooms: 'int',
+      member_showroom_ids: 'int[]',
     },
     'replace',
   );
@@ -308,19 +313,31 @@ function visit(
 ): void {
   let all = history.stats.get(memberId);
   if (!all) {
-    all = { ...emptyHistory(memberId, day), showrooms: 0, last_showroom_id: showroomId };
+    all = {
+      ...emptyHistory(memberId, day),
+      showrooms: 0,
+      last_showroom_id: showroomId,
+      showroom_ids: [],
+    };
     history.stats.set(memberId, all);
   }
   const key = showroomKey(memberId, showroomId);
   let here = history.showrooms.get(key);
   if (!here) {
     all.showrooms += 1;
-    here = { ...emptyHistory(memberId, day), showroom_id: showroomId, member_showrooms: 0 };
+    all.showroom_ids = [...all.showroom_ids, showroomId].sort((a, b) => a - b);
+    here = {
+      ...emptyHistory(memberId, day),
+      showroom_id: showroomId,
+      member_showrooms: 0,
+      member_showroom_ids: [],
+    };
     history.showrooms.set(key, here);
-    // Every row of the member carries their number of showrooms (rarely changes: rewrite all).
+    // Every row of the member carries their showrooms (rarely changes: rewrite all).
     for (const [k, row] of history.showrooms) {
       if (row.member_id !== memberId) continue;
       row.member_showrooms = all.showrooms;
+      row.member_showroom_ids = all.showroom_ids;
       delta.memberShowrooms.rows.set(k, rowOf(row));
     }
   }
@@ -393,7 +410,7 @@ const HISTORY_COLUMNS = [
   'spend_cum',
   'bills_cum',
 ];
-const STATS_COLUMNS = [...HISTORY_COLUMNS, 'showrooms', 'last_showroom_id'];
+const STATS_COLUMNS = [...HISTORY_COLUMNS, 'showrooms', 'last_showroom_id', 'showroom_ids'];
 
 /** The stored histories of these members. */
 export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<MemberHistory> {
@@ -409,7 +426,8 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
       `select 0 as part, ${cols(STATS_COLUMNS)}
          from unnest($1::bigint[]) as u(id) join report_member_stats m on m.member_id = u.id
        union all
-       select 1, ${cols(HISTORY_COLUMNS)}, m.member_showrooms, m.showroom_id
+       select 1, ${cols(HISTORY_COLUMNS)}, m.member_showrooms, m.showroom_id,
+              m.member_showroom_ids
          from unnest($1::bigint[]) as u(id) join report_member_showrooms m on m.member_id = u.id`,
       [memberIds],
     );
@@ -426,6 +444,7 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
             ...HISTORY_COLUMNS,
             q.raw('member_showrooms as showrooms'),
             'showroom_id',
+            'member_showroom_ids',
           )
           .from('report_member_showrooms')
           .whereIn('member_id', memberIds),
@@ -438,7 +457,12 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
       Number,
     );
   for (const { part, ...raw } of rows) {
-    const r = { ...raw, spend_cum: numbers(raw.spend_cum), bills_cum: numbers(raw.bills_cum) };
+    const r = {
+      ...raw,
+      spend_cum: numbers(raw.spend_cum),
+      bills_cum: numbers(raw.bills_cum),
+      showroom_ids: numbers(raw.showroom_ids),
+    };
     if (part === 0) {
       history.stats.set(r.member_id, r);
     } else {
@@ -456,6 +480,7 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
         spend_cum: r.spend_cum,
         bills_cum: r.bills_cum,
         member_showrooms: r.showrooms,
+        member_showroom_ids: r.showroom_ids,
       });
     }
   }
@@ -734,26 +759,31 @@ export async function rebuildRollups(
                       sum(bills) over w as bills_run
                  from ${table} t window w as (partition by ${partition} order by dno)) x
         group by ${partition}`;
+    // Each member's showrooms, sorted (a window over their rows).
+    const showroomSet = pg ? 'array_agg(showroom_id)' : 'json_group_array(showroom_id)';
     await step(
       'member showrooms',
       `insert into report_member_showrooms (member_id, showroom_id, first_no, first_day, last_day,
                                             visits, bills, spend_paise, visit_bits, spend_cum,
-                                            bills_cum, member_showrooms)
+                                            bills_cum, member_showrooms, member_showroom_ids)
        select member_id, showroom_id, first_no, ${d('first_no')}, ${d('last_no')}, visits, bills,
-              spend, visit_bits, spend_cum, bills_cum,
-              count(*) over (partition by member_id)
-         from (${history('rebuild_msd', 'member_id, showroom_id')}) h`,
+              spend, visit_bits, spend_cum, bills_cum, count(*) over member, ${showroomSet} over member
+         from (${history('rebuild_msd', 'member_id, showroom_id')}) h
+       window member as (partition by member_id order by showroom_id
+                         rows between unbounded preceding and unbounded following)`,
     );
     await step(
       'member stats',
       `insert into report_member_stats (member_id, first_no, first_day, last_day, visits, bills,
                                         spend_paise, visit_bits, spend_cum, bills_cum, showrooms,
-                                        last_showroom_id)
+                                        last_showroom_id, showroom_ids)
        select h.member_id, h.first_no, ${d('h.first_no')}, ${d('h.last_no')}, h.visits, h.bills,
-              h.spend, h.visit_bits, h.spend_cum, h.bills_cum, c.showrooms, s.showroom_id
+              h.spend, h.visit_bits, h.spend_cum, h.bills_cum, c.member_showrooms, s.showroom_id,
+              c.member_showroom_ids
          from (${history('rebuild_md', 'member_id')}) h
-         join (select member_id, count(*) as showrooms from report_member_showrooms
-                group by member_id) c on c.member_id = h.member_id
+         join report_member_showrooms c
+           on c.member_id = h.member_id
+              and c.showroom_id = ${pg ? 'c.member_showroom_ids[1]' : "c.member_showroom_ids ->> '$[0]'"}
          join sales s on s.id = h.last_id`,
     );
     if (!pg) {

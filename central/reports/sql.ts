@@ -64,6 +64,16 @@ export function registerReportFunctions(conn: RawSqlite): void {
     const list = JSON.parse(String(cum)) as number[];
     return list[Number(i)] ?? 0;
   });
+  // Whether a JSON array of showroom ids lies inside (or meets) another.
+  const ids = (list: unknown) => JSON.parse(String(list)) as number[];
+  conn.function('report_subset', { deterministic: true }, (set, of) => {
+    const within = new Set(ids(of));
+    return ids(set).every((id) => within.has(id)) ? 1 : 0;
+  });
+  conn.function('report_overlaps', { deterministic: true }, (set, of) => {
+    const within = new Set(ids(of));
+    return ids(set).some((id) => within.has(id)) ? 1 : 0;
+  });
   // The bits of a set of day numbers (order of rows does not matter).
   conn.aggregate('report_bits', {
     start: () => [] as number[],
@@ -147,6 +157,47 @@ export function bitOrSql(db: Db, bits: string): string {
 /** SQL for the number of 1s in a bit string `length` long. */
 export function bitCountSql(db: Db, bits: string, length: number): string {
   return db.dialect === 'pg' ? `bit_count(${bits})` : `report_rank(${bits}, ${length})`;
+}
+
+const containedSql = (db: Db, set: string, ids: number[]) =>
+  db.dialect === 'pg'
+    ? `${set} <@ '{${ids.join(',')}}'::int[]`
+    : `report_subset(${set}, '[${ids.join(',')}]') = 1`;
+
+const overlapSql = (db: Db, set: string, ids: number[]) =>
+  db.dialect === 'pg'
+    ? `${set} && '{${ids.join(',')}}'::int[]`
+    : `report_overlaps(${set}, '[${ids.join(',')}]') = 1`;
+
+/**
+ * The shorter of the picked showrooms and the others: a set column (a member's showrooms, all
+ * among `allIds`) lies inside the filter exactly when it meets none of the others, and
+ * PostgreSQL compares arrays element by element (69 showrooms less one: 2 comparisons a member,
+ * not 68).
+ */
+export function shorterSide(
+  ids: number[],
+  allIds: number[],
+): { others: number[] } | { picked: number[] } {
+  const picked = new Set(ids);
+  const others = allIds.filter((id) => !picked.has(id));
+  return others.length < ids.length ? { others } : { picked: ids };
+}
+
+/** SQL: every showroom in the set column `set` is one of `ids` (`allIds`: every showroom). */
+export function withinSql(db: Db, set: string, ids: number[], allIds: number[]): string {
+  const side = shorterSide(ids, allIds);
+  return 'others' in side
+    ? `not (${overlapSql(db, set, side.others)})`
+    : containedSql(db, set, side.picked);
+}
+
+/** SQL: some showroom in the set column `set` is one of `ids` (`allIds`: every showroom). */
+export function meetsSql(db: Db, set: string, ids: number[], allIds: number[]): string {
+  const side = shorterSide(ids, allIds);
+  return 'others' in side
+    ? `not (${containedSql(db, set, side.others)})`
+    : overlapSql(db, set, side.picked);
 }
 
 /** SQL for the calendar day (YYYY-MM-DD) of a time column in the zone. */
