@@ -243,6 +243,19 @@ export async function run(quick: boolean): Promise<void> {
         'patterns365dEndedHalfYearAgoTwo',
         `/api/reports/patterns?from=${addDays(pastTo, -364)}&to=${pastTo}&showrooms=${one},${second}`,
       ],
+      // Around three quarters, where the filter's members are most and the members report
+      // still counts showroom by showroom (below 52 of 69).
+      ...[46, 55, 60].flatMap((n): [string, string][] => {
+        const picked = [one, ...allButOne.slice(0, n - 1)].join(',');
+        const range = `from=${addDays(to, -364)}&to=${to}&showrooms=${picked}`;
+        return [
+          [
+            `membersByWeek365d${n}Showrooms`,
+            `/api/reports/members?${range}&dimension=time&granularity=week`,
+          ],
+          [`patterns365d${n}Showrooms`, `/api/reports/patterns?${range}`],
+        ];
+      }),
     ];
     const extraTimings: Timing[] = [];
     for (const [name, route] of extra) {
