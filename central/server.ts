@@ -44,7 +44,8 @@ export interface Central {
   writer: LedgerWriter;
   app: express.Express;
   clock: Clock;
-  /** 'committed' (a Stamp) after each ledger commit; 'terminal:revoked' (an id);
+  /** 'committed' (a Stamp) after each ledger commit; 'committed:elsewhere' when another
+   * central process's commit arrives through the sync adapter; 'terminal:revoked' (an id);
    * 'sms:status' (SmsStatusEvent) as a message is sent or fails. */
   changes: EventEmitter;
   settings: SettingsCache;

@@ -83,6 +83,11 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   return ran;
 }
 
+/** Undoes the last migration run (tests of the down path only). */
+export async function migrateDownLast(db: Db): Promise<void> {
+  await db.knex.migrate.down({ migrationSource });
+}
+
 /** Undoes every migration (tests of the down path only). */
 export async function migrateDownAll(db: Db): Promise<void> {
   await db.knex.migrate.rollback({ migrationSource }, true);

@@ -12,6 +12,9 @@ export interface LiveOptions {
   heartbeatMs: number;
 }
 
+/** The change feed's events after which today's figures are read again. */
+const LIVE_EVENTS = ['committed', 'committed:elsewhere', 'sms:status'] as const;
+
 interface Client {
   query: TodayQuery;
   res: Response;
@@ -24,7 +27,8 @@ interface Client {
 /**
  * Today's figures as server-sent events: sent at once, then again after ledger commits (and SMS
  * status changes), coalesced to one push a second per client, with a heartbeat. One listener on
- * the change feed serves every client.
+ * the change feed serves every client. Commits of the other central processes that share the
+ * database arrive on it too ('committed:elsewhere', from the sync server's adapter).
  */
 export class LiveToday {
   private readonly clients = new Set<Client>();
@@ -77,8 +81,7 @@ export class LiveToday {
     };
     this.send(client, first);
     if (this.clients.size === 0) {
-      this.changes.on('committed', this.onChange);
-      this.changes.on('sms:status', this.onChange);
+      for (const event of LIVE_EVENTS) this.changes.on(event, this.onChange);
       this.heartbeat = setInterval(() => {
         for (const c of this.clients) c.res.write(`: heartbeat\n\n`);
       }, this.options.heartbeatMs);
@@ -89,8 +92,7 @@ export class LiveToday {
       if (!this.clients.delete(client)) return;
       clearTimeout(client.timer);
       if (this.clients.size === 0) {
-        this.changes.off('committed', this.onChange);
-        this.changes.off('sms:status', this.onChange);
+        for (const event of LIVE_EVENTS) this.changes.off(event, this.onChange);
         clearInterval(this.heartbeat);
         this.heartbeat = undefined;
       }

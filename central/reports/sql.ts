@@ -65,13 +65,23 @@ export function registerReportFunctions(conn: RawSqlite): void {
     return list[Number(i)] ?? 0;
   });
   // Whether a JSON array of showroom ids lies inside (or meets) another.
+  // The filter is the same literal on every row of a query: parsed once.
   const ids = (list: unknown) => JSON.parse(String(list)) as number[];
+  let filterText = '';
+  let filter = new Set<number>();
+  const filterOf = (of: unknown) => {
+    if (String(of) !== filterText) {
+      filterText = String(of);
+      filter = new Set(ids(of));
+    }
+    return filter;
+  };
   conn.function('report_subset', { deterministic: true }, (set, of) => {
-    const within = new Set(ids(of));
+    const within = filterOf(of);
     return ids(set).every((id) => within.has(id)) ? 1 : 0;
   });
   conn.function('report_overlaps', { deterministic: true }, (set, of) => {
-    const within = new Set(ids(of));
+    const within = filterOf(of);
     return ids(set).some((id) => within.has(id)) ? 1 : 0;
   });
   // The bits of a set of day numbers (order of rows does not matter).
@@ -184,7 +194,10 @@ export function shorterSide(
   return others.length < ids.length ? { others } : { picked: ids };
 }
 
-/** SQL: every showroom in the set column `set` is one of `ids` (`allIds`: every showroom). */
+/**
+ * SQL: every showroom in the set column `set` is one of `ids` (`allIds`: every showroom). An
+ * empty set passes: callers test only members with a showroom (their sets are never empty).
+ */
 export function withinSql(db: Db, set: string, ids: number[], allIds: number[]): string {
   const side = shorterSide(ids, allIds);
   return 'others' in side

@@ -69,7 +69,10 @@ export interface SyncDeps {
   writer: LedgerWriter;
   log: Logger;
   clock: Clock;
-  /** Emits 'committed' with a Stamp after each ledger commit that changed members. */
+  /**
+   * Emits 'committed' with a Stamp after each ledger commit that changed members; the sync
+   * server emits 'committed:elsewhere' on it when another central process's commit reaches it.
+   */
   changes: EventEmitter;
 }
 
@@ -136,6 +139,8 @@ export class SyncServer {
       // A commit on another central process: hand its push to the terminals connected here.
       this.nsp.on('member:changed', (message: ChangePush) => {
         this.nsp.local.emit('member:changed', message);
+        // The console's live figures here are as stale as the terminals' caches were.
+        deps.changes.emit('committed:elsewhere');
       });
     }
     // The epoch is read once, before any terminal is admitted, so a push goes out synchronously

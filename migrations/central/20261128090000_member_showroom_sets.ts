@@ -38,11 +38,6 @@ export async function up(knex: Knex): Promise<void> {
       `update report_member_showrooms set member_showroom_ids = c.ids from (${many}) c
         where c.member_id = report_member_showrooms.member_id`,
     );
-    // Updating every row left each table twice its size, and the reports read them whole:
-    // rewrite them compactly (as VACUUM FULL would, which cannot run in a migration's
-    // transaction). About 10 s for a million members.
-    await knex.raw('cluster report_member_stats using report_member_stats_pkey');
-    await knex.raw('cluster report_member_showrooms using report_member_showrooms_pkey');
     return;
   }
   const setOf = (member: string) =>
