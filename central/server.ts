@@ -1,6 +1,6 @@
 import http from 'node:http';
-import pg from 'pg';
 import { createAdapter } from '@socket.io/postgres-adapter';
+import { createAdapterPool } from './sync/adapter-pool.ts';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
@@ -271,17 +271,11 @@ export interface Listening {
  */
 export async function listen(central: Central, options: SyncOptions = {}): Promise<Listening> {
   const server = http.createServer(central.app);
-  let adapterPool: pg.Pool | undefined;
+  let adapterPool: ReturnType<typeof createAdapterPool> | undefined;
   let adapter = options.adapter;
   if (!adapter && central.db.dialect === 'pg' && central.config.DATABASE_URL) {
-    adapterPool = new pg.Pool({ connectionString: central.config.DATABASE_URL, max: 2 });
-    adapterPool.on('error', (error) => {
-      central.log.warn(
-        { event: 'sync:adapter-error', err: error },
-        'sync adapter connection failed',
-      );
-    });
-    adapter = createAdapter(adapterPool, {
+    adapterPool = createAdapterPool(central.config.DATABASE_URL, central.log);
+    adapter = createAdapter(adapterPool.pool, {
       errorHandler: (error) => {
         central.log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter failed');
       },
@@ -350,7 +344,7 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
         });
         server.closeAllConnections();
       });
-      await adapterPool?.end();
+      await adapterPool?.close();
     },
   };
 }

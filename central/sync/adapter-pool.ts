@@ -1,0 +1,52 @@
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+
+/**
+ * The connection pool of the Socket.IO PostgreSQL adapter, with a shutdown that cannot hang.
+ *
+ * The adapter holds one client for LISTEN. When the server closes while that client is still
+ * being set up, the adapter's close() finds none to release, and the client it then keeps is
+ * never returned: pool.end() waits for ever (seen in CI: a central's close stalled 30 s with
+ * every session idle, the last one a finished LISTEN; see also socket.io-postgres-adapter
+ * issue 13). So once the adapter is closed, no new client is handed out, and clients still out
+ * after a short grace are destroyed, their reconnect listeners removed first.
+ */
+export function createAdapterPool(
+  connectionString: string,
+  log: Logger,
+): { pool: pg.Pool; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString, max: 2 });
+  pool.on('error', (error) => {
+    log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection failed');
+  });
+  const out = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => out.add(client));
+  pool.on('release', (_error, client) => out.delete(client));
+  return {
+    pool,
+    close: async () => {
+      // A reconnect the adapter schedules from now on waits for ever instead of looping.
+      pool.connect = (() => new Promise(() => undefined)) as typeof pool.connect;
+      const ended = pool.end();
+      const settled = (ms: number) =>
+        Promise.race([
+          ended.then(() => true),
+          new Promise<boolean>((resolve) => {
+            setTimeout(() => {
+              resolve(false);
+            }, ms);
+          }),
+        ]);
+      if (await settled(500)) return;
+      for (const client of out) {
+        log.warn(
+          { event: 'sync:adapter-client-kept' },
+          'the sync adapter kept a connection at shutdown: closing it',
+        );
+        client.removeAllListeners('end');
+        client.release(true);
+      }
+      await ended;
+    },
+  };
+}
