@@ -1,21 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPeerCentral, startTestCentral, type TestCentral } from './support/central.ts';
 import { describePg } from './support/databases.ts';
-
-/** Whether `promise` settles within `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(false);
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from './support/deadline.ts';
 
 describePg('a central process closing while its sync adapter connects', () => {
   let c: TestCentral;
@@ -42,7 +28,7 @@ describePg('a central process closing while its sync adapter connects', () => {
       const peer = await startPeerCentral(c.database, c.clock, { SMS_WORKER: 'false' });
       // Rounds close after 0 to 11 ms, around the adapter's own setup.
       await new Promise((resolve) => setTimeout(resolve, round));
-      expect(await within(peer.close(), 5_000)).toBe(true);
+      await expect(within(peer.close(), 5_000, 'a peer central closing')).resolves.toBeUndefined();
     }
     await expect.poll(sessions, { timeout: 5_000 }).toBe(before);
   }, 90_000);
