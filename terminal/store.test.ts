@@ -277,6 +277,50 @@ describe('terminal cache', () => {
     expect(store.findById(1)).toBeUndefined();
   });
 
+  it('applies pushed states: a new balance, a late older one ignored, a new name and a moved mobile', () => {
+    const state = (id: number, mobile: string, name: string, balance: number, seq: number) => ({
+      id,
+      mobile,
+      name,
+      balance,
+      tier: 'base',
+      smsConsent: true,
+      seq,
+      lastVisitAt: null,
+    });
+    store.applyChanges(
+      [state(1, '+919820011111', 'Meena Iyer', 0, 1), state(2, '+919820022222', 'Ravi', 0, 2)],
+      { cursor: 2, epoch: 'e1' },
+    );
+    // Only the balance changes (the usual push).
+    expect(
+      store.applyChanges([state(1, '+919820011111', 'Meena Iyer', 20, 3)], {
+        cursor: 3,
+        epoch: 'e1',
+      }),
+    ).toBe(1);
+    // The same member's older state, late: ignored.
+    expect(
+      store.applyChanges([state(1, '+919820011111', 'Meena Iyer', 5, 2)], {
+        cursor: 3,
+        epoch: 'e1',
+      }),
+    ).toBe(0);
+    expect(store.findById(1)?.balance).toBe(20);
+    // A new name, then member 1's mobile moved to member 2: lookups follow both.
+    store.applyChanges([state(1, '+919820011111', 'Meena Krishnan', 20, 4)], {
+      cursor: 4,
+      epoch: 'e1',
+    });
+    expect(store.findByNamePrefix('meena k').map((m) => m.id)).toEqual([1]);
+    expect(store.findByNamePrefix('meena i')).toEqual([]);
+    store.applyChanges([state(2, '+919820011111', 'Ravi', 7, 5)], { cursor: 5, epoch: 'e1' });
+    expect(store.findByMobile('+919820011111')).toMatchObject({ id: 2, name: 'Ravi', balance: 7 });
+    expect(store.findByLastDigits('2222')).toEqual([]);
+    expect(store.findById(1)).toBeUndefined();
+    expect(store.cursor).toBe(5);
+  });
+
   it('looks up by last digits (four or more) and by name prefix in any script', () => {
     store.applyPage(
       JSON.stringify([

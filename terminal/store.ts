@@ -104,6 +104,19 @@ const LOOKUP_INDEXES = [
   'CREATE INDEX IF NOT EXISTS members_name_key ON members (lower(name))',
 ];
 
+/** A member's replicated state as the members table's named parameters. */
+interface StateRow {
+  id: number;
+  mobile: string;
+  name: string;
+  balance: number;
+  tier: string;
+  sms_consent: 0 | 1;
+  seq: number;
+  last_visit: string | null;
+  merged_into: number | null;
+}
+
 /** Upper bound of a prefix range: every string starting with `prefix` sorts below it. */
 function prefixEnd(prefix: string): string {
   return prefix + '\u{10FFFF}';
@@ -138,11 +151,9 @@ export class TerminalStore {
       setMeta: db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      upsert: db.prepare<
-        [number, string, string, number, string, number, number, string | null, number | null]
-      >(
+      upsert: db.prepare<[StateRow]>(
         `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit, merged_into)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (@id, @mobile, @name, @balance, @tier, @sms_consent, @seq, @last_visit, @merged_into)
          ON CONFLICT (id) DO UPDATE SET
            mobile = excluded.mobile, name = excluded.name, balance = excluded.balance,
            tier = excluded.tier, sms_consent = excluded.sms_consent, seq = excluded.seq,
@@ -181,6 +192,12 @@ export class TerminalStore {
       deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE key = ?'),
       productBySku: db.prepare<[string], { sku: string; name: string; category_code: string }>(
         'SELECT sku, name, category_code FROM products WHERE sku = ?',
+      ),
+      // The usual push: the member keeps mobile and name, so no lookup index is touched.
+      updateState: db.prepare<[StateRow]>(
+        `UPDATE members SET balance = @balance, tier = @tier, sms_consent = @sms_consent,
+                seq = @seq, last_visit = @last_visit, merged_into = @merged_into
+          WHERE id = @id AND seq < @seq AND mobile = @mobile AND name = @name`,
       ),
       // A mobile can move from one member to another (a change of number at central): the newer
       // state wins, and the older holder of the number gives it up until its own state arrives.
@@ -376,18 +393,21 @@ export class TerminalStore {
 
   /** Writes one state if it is newer than the row held (a mobile moves with the newer state). */
   private upsertState(m: MemberState): number {
+    const row: StateRow = {
+      id: m.id,
+      mobile: m.mobile,
+      name: m.name,
+      balance: m.balance,
+      tier: m.tier,
+      sms_consent: m.smsConsent ? 1 : 0,
+      seq: m.seq,
+      last_visit: m.lastVisitAt,
+      merged_into: m.mergedIntoId ?? null,
+    };
+    const kept = this.stmts.updateState.run(row).changes;
+    if (kept > 0) return kept;
     this.stmts.freeMobile.run(m.mobile, m.id, m.seq);
-    return this.stmts.upsert.run(
-      m.id,
-      m.mobile,
-      m.name,
-      m.balance,
-      m.tier,
-      m.smsConsent ? 1 : 0,
-      m.seq,
-      m.lastVisitAt,
-      m.mergedIntoId ?? null,
-    ).changes;
+    return this.stmts.upsert.run(row).changes;
   }
 
   /**
