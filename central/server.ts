@@ -11,7 +11,7 @@ import { buildOpenApi } from './http/openapi.ts';
 import { createRoutes } from './http/routes.ts';
 import { route } from './http/route.ts';
 import { LedgerWriter } from './ledger/writer.ts';
-import { ensureRollups, rollupHook } from './reports/rollups.ts';
+import { ensureRollups, prefetchHistory, rollupHook } from './reports/rollups.ts';
 import { SettingsCache } from './db/settings-store.ts';
 import { deliveryOf, RedemptionService } from './redeem/service.ts';
 import { loadServerKeys, type ServerKeys } from './secret.ts';
@@ -117,6 +117,7 @@ export async function createCentral(
     onCommitted: (stamp) => changes.emit('committed', stamp),
     inTransaction: earnNotices({ settings, composer }),
     rollups: rollupHook(db, config.TIME_ZONE),
+    rollupHistory: prefetchHistory,
     onBatch: (size, ms) => {
       metrics.batchSize.observe(size);
       metrics.batchSeconds.observe(ms / 1000);

@@ -4,6 +4,7 @@ import type { LedgerEntryView, Member } from '../../shared/protocol/api.ts';
 import type { MemberState } from '../../shared/protocol/sync.ts';
 import { STATE_COLUMNS, toState } from './sync-store.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
+import type { Later, StatementBatch } from './statement-batch.ts';
 
 /** A database handle or an open transaction. */
 export type Q = Knex | Knex.Transaction;
@@ -17,17 +18,34 @@ export interface IdempotentRecord {
 }
 
 export async function findIdempotent(q: Q, keys: string[]): Promise<Map<string, IdempotentRecord>> {
+  if (keys.length === 0) return new Map();
+  return idempotentRows(await idempotentQuery(q, keys));
+}
+
+/** findIdempotent in a statement batch. */
+export function findIdempotentIn(
+  batch: StatementBatch,
+  q: Q,
+  keys: string[],
+): Later<Map<string, IdempotentRecord>> | undefined {
+  return keys.length === 0 ? undefined : batch.add(idempotentQuery(q, keys), idempotentRows);
+}
+
+function idempotentQuery(q: Q, keys: string[]) {
+  return q('idempotency_keys')
+    .whereIn('key', keys)
+    .select('key', 'operation', 'request_hash', 'status', 'response');
+}
+
+function idempotentRows(raw: unknown[]): Map<string, IdempotentRecord> {
   const found = new Map<string, IdempotentRecord>();
-  if (keys.length === 0) return found;
-  const rows: {
+  const rows = raw as {
     key: string;
     operation: string;
     request_hash: string;
     status: number;
     response: string;
-  }[] = await q('idempotency_keys')
-    .whereIn('key', keys)
-    .select('key', 'operation', 'request_hash', 'status', 'response');
+  }[];
   for (const row of rows) {
     found.set(row.key, {
       operation: row.operation,
@@ -50,10 +68,11 @@ export async function insertIdempotent(
     response: unknown;
   }[],
   at: Date,
+  batch?: StatementBatch,
 ): Promise<void> {
   if (rows.length === 0) return;
   if (db.dialect === 'pg') {
-    await q.raw(
+    const statement = q.raw(
       `insert into idempotency_keys (key, operation, request_hash, status, response, created_at)
        select key, operation, request_hash, status, response, ?::timestamptz
          from jsonb_to_recordset(?::jsonb) as x(key text, operation text, request_hash text,
@@ -71,6 +90,8 @@ export async function insertIdempotent(
         ),
       ],
     );
+    if (batch) batch.add(statement, () => undefined);
+    else await statement;
     return;
   }
   await q('idempotency_keys').insert(
@@ -157,11 +178,40 @@ export async function lockMembers(
   by: { mobiles: string[]; ids: number[] },
 ): Promise<LockedMember[]> {
   if (by.mobiles.length === 0 && by.ids.length === 0) return [];
-  const query = q('members')
-    .where((w) => {
-      if (by.mobiles.length > 0) void w.whereIn('mobile', by.mobiles);
-      if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
-    })
+  return (await lockQuery(db, q, lockedMembers(q, by))) as LockedMember[];
+}
+
+/**
+ * lockMembers in a statement batch, for sales: the members holding these mobiles and every
+ * member who held one of them before a change of number (findMobileHistory's), whichever of
+ * them a sale turns out to earn for.
+ */
+export function lockSaleMembersIn(
+  db: Db,
+  batch: StatementBatch,
+  q: Q,
+  mobiles: string[],
+): { locked: Later<LockedMember[]>; ids: Knex.QueryBuilder } | undefined {
+  if (mobiles.length === 0) return undefined;
+  // A union, not an OR: each side finds its rows by an index.
+  const ids = () =>
+    q('members')
+      .whereIn('mobile', mobiles)
+      .select('id')
+      .union(mobileHistoryQuery(q, mobiles).clear('select').clear('order').select('member_id'));
+  const rows = lockQuery(db, q, q('members').whereIn('id', ids()));
+  return { locked: batch.add(rows, (r) => r as unknown as LockedMember[]), ids: ids() };
+}
+
+function lockedMembers(q: Q, by: { mobiles: string[]; ids: number[] }) {
+  return q('members').where((w) => {
+    if (by.mobiles.length > 0) void w.whereIn('mobile', by.mobiles);
+    if (by.ids.length > 0) void w.orWhereIn('id', by.ids);
+  });
+}
+
+function lockQuery(db: Db, q: Q, members: Knex.QueryBuilder) {
+  const query = members
     .orderBy('id')
     .select('id', 'mobile', 'balance', 'name', 'sms_consent', 'last_visit_at', 'merged_into_id');
   if (db.dialect === 'pg') void query.forUpdate();
@@ -176,15 +226,32 @@ export async function findMobileHistory(
   q: Q,
   mobiles: string[],
 ): Promise<Map<string, { memberId: number; until: Date }[]>> {
-  const history = new Map<string, { memberId: number; until: Date }[]>();
-  if (mobiles.length === 0) return history;
-  const rows: { old_mobile: string; member_id: number; confirmed_at: unknown }[] = await q(
-    'mobile_changes',
-  )
+  if (mobiles.length === 0) return new Map();
+  return mobileHistoryRows(await mobileHistoryQuery(q, mobiles));
+}
+
+/** findMobileHistory in a statement batch. */
+export function findMobileHistoryIn(
+  batch: StatementBatch,
+  q: Q,
+  mobiles: string[],
+): Later<Map<string, { memberId: number; until: Date }[]>> | undefined {
+  return mobiles.length === 0
+    ? undefined
+    : batch.add(mobileHistoryQuery(q, mobiles), mobileHistoryRows);
+}
+
+function mobileHistoryQuery(q: Q, mobiles: string[]) {
+  return q('mobile_changes')
     .where('status', 'confirmed')
     .whereIn('old_mobile', mobiles)
     .orderBy('confirmed_at')
     .select('old_mobile', 'member_id', 'confirmed_at');
+}
+
+function mobileHistoryRows(raw: unknown[]): Map<string, { memberId: number; until: Date }[]> {
+  const history = new Map<string, { memberId: number; until: Date }[]>();
+  const rows = raw as { old_mobile: string; member_id: number; confirmed_at: unknown }[];
   for (const r of rows) {
     const list = history.get(r.old_mobile) ?? [];
     list.push({ memberId: r.member_id, until: new Date(fromDbTime(r.confirmed_at)) });
@@ -225,10 +292,38 @@ export async function mergeGroupIds(q: Q, memberId: number): Promise<number[]> {
 
 export async function findExistingBills(q: Q, pairs: [number, string][]): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
-  const rows: { showroom_id: number; bill_number: string }[] = await q('sales')
+  return existingBillRows(await existingBillsQuery(q, pairs));
+}
+
+/** findExistingBills in a statement batch. */
+export function findExistingBillsIn(
+  batch: StatementBatch,
+  q: Q,
+  pairs: [number, string][],
+): Later<Set<string>> | undefined {
+  return pairs.length === 0 ? undefined : batch.add(existingBillsQuery(q, pairs), existingBillRows);
+}
+
+function existingBillsQuery(q: Q, pairs: [number, string][]) {
+  return q('sales')
     .whereIn(['showroom_id', 'bill_number'], pairs)
     .select('showroom_id', 'bill_number');
+}
+
+function existingBillRows(raw: unknown[]): Set<string> {
+  const rows = raw as { showroom_id: number; bill_number: string }[];
   return new Set(rows.map((r) => billKey(r.showroom_id, r.bill_number)));
+}
+
+/** Sale ids taken ahead (PostgreSQL), for sales written in a statement batch. */
+export function takeSaleIdsIn(batch: StatementBatch, q: Q, count: number): Later<number[]> {
+  return batch.add(
+    q.raw(
+      `select nextval(pg_get_serial_sequence('sales', 'id')) as id from generate_series(1, ?::int)`,
+      [count],
+    ),
+    (rows) => rows.map((r) => Number(r.id)),
+  );
 }
 
 /** Key of a bill within the chain. */
@@ -434,26 +529,32 @@ function lineColumns(l: NewSaleRow['lines'][number]) {
   };
 }
 
-/** Inserts sales and their lines in two statements; returns each sale's id by its key. */
+/**
+ * Inserts sales and their lines in two statements; returns each sale's id by its key. With
+ * `taken` (PostgreSQL), the sales get those ids, in order, and the statement joins its batch.
+ */
 export async function insertSales(
   db: Db,
   q: Q,
   sales: NewSaleRow[],
   at: Date,
+  taken?: { ids: readonly number[]; batch: StatementBatch },
 ): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   if (sales.length === 0) return ids;
   if (db.dialect === 'pg') {
+    if (taken && taken.ids.length < sales.length) throw new Error('fewer sale ids than sales');
     // One round trip for every sale and line of the batch, each set passed as one JSON value.
-    const result = await q.raw(
+    const statement = q.raw(
       `with s as (
-         insert into sales (idempotency_key, member_id, showroom_id, terminal_id, staff_id,
+         insert into sales (id, idempotency_key, member_id, showroom_id, terminal_id, staff_id,
                             bill_number, sold_at, recorded_at, amount_paise, points)
-         select idempotency_key, member_id, showroom_id, terminal_id, staff_id, bill_number,
+         select coalesce(id, nextval(pg_get_serial_sequence('sales', 'id'))), idempotency_key,
+                member_id, showroom_id, terminal_id, staff_id, bill_number,
                 sold_at, ?::timestamptz, amount_paise, points
-           from jsonb_to_recordset(?::jsonb) as x(idempotency_key text, member_id bigint,
-                showroom_id int, terminal_id text, staff_id int, bill_number text,
-                sold_at timestamptz, amount_paise bigint, points int)
+           from jsonb_to_recordset(?::jsonb) as x(id bigint, idempotency_key text,
+                member_id bigint, showroom_id int, terminal_id text, staff_id int,
+                bill_number text, sold_at timestamptz, amount_paise bigint, points int)
          returning id, idempotency_key),
        l as (
          insert into sale_lines (sale_id, line_no, sku, category_id, quantity, amount_paise,
@@ -467,12 +568,18 @@ export async function insertSales(
        select id, idempotency_key from s`,
       [
         at.toISOString(),
-        JSON.stringify(sales.map((s) => saleColumns(db, s))),
+        JSON.stringify(sales.map((s, i) => ({ id: taken?.ids[i] ?? null, ...saleColumns(db, s) }))),
         JSON.stringify(
           sales.flatMap((s) => s.lines.map((l) => ({ sale_key: s.key, ...lineColumns(l) }))),
         ),
       ],
     );
+    if (taken) {
+      taken.batch.add(statement, () => undefined);
+      sales.forEach((s, i) => ids.set(s.key, taken.ids[i] ?? 0));
+      return ids;
+    }
+    const result = await statement;
     for (const r of (result as { rows: { id: number; idempotency_key: string }[] }).rows) {
       ids.set(r.idempotency_key, r.id);
     }
@@ -535,20 +642,7 @@ export async function insertEntries(
   const ids = new Map<string, number>();
   if (entries.length === 0) return ids;
   if (db.dialect === 'pg') {
-    // No join and no sort: rows reach the insert in array order, so ids follow the batch's
-    // order and each member's running balance stays in id order.
-    const result = await q.raw(
-      `insert into ledger_entries (member_id, kind, points, balance_after, sale_id, return_id,
-                                   refers_to_entry_id, idempotency_key, showroom_id, terminal_id,
-                                   staff_id, reason, created_at)
-       select member_id, kind, points, balance_after, sale_id, return_id, refers_to_entry_id,
-              idempotency_key, showroom_id, terminal_id, staff_id, reason, ?::timestamptz
-         from jsonb_to_recordset(?::jsonb) as x(member_id bigint, kind text, points bigint,
-              balance_after bigint, sale_id bigint, return_id bigint, refers_to_entry_id bigint,
-              idempotency_key text, showroom_id int, terminal_id text, staff_id int, reason text)
-       returning id, idempotency_key`,
-      [at.toISOString(), JSON.stringify(entries.map(entryColumns))],
-    );
+    const result = await entriesStatement(q, entries, at);
     for (const r of (result as { rows: { id: number; idempotency_key: string }[] }).rows) {
       ids.set(r.idempotency_key, r.id);
     }
@@ -560,6 +654,33 @@ export async function insertEntries(
     .returning(['id', 'idempotency_key']);
   for (const r of rows) ids.set(r.idempotency_key, r.id);
   return ids;
+}
+
+/** insertEntries in a statement batch (PostgreSQL), for entries no other refers to by id. */
+export function insertEntriesIn(
+  batch: StatementBatch,
+  q: Q,
+  entries: NewEntryRow[],
+  at: Date,
+): void {
+  if (entries.length > 0) batch.add(entriesStatement(q, entries, at), () => undefined);
+}
+
+function entriesStatement(q: Q, entries: NewEntryRow[], at: Date) {
+  // No join and no sort: rows reach the insert in array order, so ids follow the batch's
+  // order and each member's running balance stays in id order.
+  return q.raw(
+    `insert into ledger_entries (member_id, kind, points, balance_after, sale_id, return_id,
+                                   refers_to_entry_id, idempotency_key, showroom_id, terminal_id,
+                                   staff_id, reason, created_at)
+       select member_id, kind, points, balance_after, sale_id, return_id, refers_to_entry_id,
+              idempotency_key, showroom_id, terminal_id, staff_id, reason, ?::timestamptz
+         from jsonb_to_recordset(?::jsonb) as x(member_id bigint, kind text, points bigint,
+              balance_after bigint, sale_id bigint, return_id bigint, refers_to_entry_id bigint,
+              idempotency_key text, showroom_id int, terminal_id text, staff_id int, reason text)
+       returning id, idempotency_key`,
+    [at.toISOString(), JSON.stringify(entries.map(entryColumns))],
+  );
 }
 
 /**
@@ -594,35 +715,8 @@ export async function stampMembers(
 ): Promise<Stamp | undefined> {
   if (members.length === 0) return undefined;
   if (db.dialect === 'pg') {
-    const result = await q.raw(
-      `with head as (update change_seq set head = head + ? where id = 1 returning head)
-       update members m
-          set balance = x.balance, seq = head.head - ? + x.n, updated_at = ?::timestamptz,
-              last_visit_at = greatest(m.last_visit_at, x.last_visit_at)
-         from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint, n int,
-              last_visit_at timestamptz), head
-        where m.id = x.id
-        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq, m.last_visit_at,
-                  m.merged_into_id`,
-      [
-        members.length,
-        members.length,
-        at.toISOString(),
-        JSON.stringify(
-          members.map((m, i) => ({
-            id: m.id,
-            balance: m.balance,
-            n: i + 1,
-            last_visit_at: m.lastVisitAt?.toISOString() ?? null,
-          })),
-        ),
-      ],
-    );
-    const states = (result as { rows: Parameters<typeof toState>[0][] }).rows
-      .map(toState)
-      .sort((a, b) => a.seq - b.seq);
-    const toSeq = states.at(-1)?.seq ?? 0;
-    return { fromSeq: toSeq - states.length, toSeq, states };
+    const result = await stampStatement(q, members, at);
+    return stampRows((result as { rows: Record<string, unknown>[] }).rows);
   }
   const head = await takeSequence(db, q, members.length);
   await updateMembers(
@@ -643,6 +737,57 @@ export async function stampMembers(
     .orderBy('seq')
     .select(STATE_COLUMNS);
   return { fromSeq: head - members.length, toSeq: head, states: rows.map(toState) };
+}
+
+/** stampMembers in a statement batch (PostgreSQL); undefined when nobody is stamped. */
+export function stampMembersIn(
+  batch: StatementBatch,
+  q: Q,
+  members: { id: number; balance: number; lastVisitAt: Date | null }[],
+  at: Date,
+): Later<Stamp | undefined> | undefined {
+  return members.length === 0 ? undefined : batch.add(stampStatement(q, members, at), stampRows);
+}
+
+function stampStatement(
+  q: Q,
+  members: { id: number; balance: number; lastVisitAt: Date | null }[],
+  at: Date,
+) {
+  return q.raw(
+    `with head as (update change_seq set head = head + ? where id = 1 returning head)
+       update members m
+          set balance = x.balance, seq = head.head - ? + x.n, updated_at = ?::timestamptz,
+              last_visit_at = greatest(m.last_visit_at, x.last_visit_at)
+         from (select * from jsonb_to_recordset(?::jsonb) as r(id bigint, balance bigint,
+                 n int, last_visit_at timestamptz) limit ?) as x, head
+        where m.id = x.id
+        returning m.id, m.mobile, m.name, m.balance, m.tier, m.sms_consent, m.seq, m.last_visit_at,
+                  m.merged_into_id`,
+    [
+      members.length,
+      members.length,
+      at.toISOString(),
+      JSON.stringify(
+        members.map((m, i) => ({
+          id: m.id,
+          balance: m.balance,
+          n: i + 1,
+          last_visit_at: m.lastVisitAt?.toISOString() ?? null,
+        })),
+      ),
+      // The row count, so the planner looks members up by id instead of scanning them all.
+      members.length,
+    ],
+  );
+}
+
+function stampRows(rows: unknown[]): Stamp | undefined {
+  const states = (rows as Parameters<typeof toState>[0][])
+    .map(toState)
+    .sort((a, b) => a.seq - b.seq);
+  const toSeq = states.at(-1)?.seq ?? 0;
+  return { fromSeq: toSeq - states.length, toSeq, states };
 }
 
 /** The change numbers a commit took, (fromSeq, toSeq], and the states it stamped. */

@@ -1,5 +1,6 @@
 import type { Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
+import type { StatementBatch } from './statement-batch.ts';
 
 /** Where a message is in its life. */
 export type OutboxStatus =
@@ -52,7 +53,18 @@ export async function insertOutbox(
 ): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   if (rows.length === 0) return ids;
-  const inserted: { id: number; dedupe_key: string }[] = await q('sms_outbox')
+  const inserted: { id: number; dedupe_key: string }[] = await outboxInsert(q, rows, now);
+  for (const r of inserted) ids.set(r.dedupe_key, r.id);
+  return ids;
+}
+
+/** insertOutbox in a statement batch (PostgreSQL); the new rows' ids are not needed there. */
+export function insertOutboxIn(batch: StatementBatch, q: Q, rows: NewOutboxRow[], now: Date): void {
+  if (rows.length > 0) batch.add(outboxInsert(q, rows, now), () => undefined);
+}
+
+function outboxInsert(q: Q, rows: NewOutboxRow[], now: Date) {
+  return q('sms_outbox')
     .insert(
       rows.map((r) => ({
         kind: r.kind,
@@ -77,8 +89,6 @@ export async function insertOutbox(
     .onConflict('dedupe_key')
     .ignore()
     .returning(['id', 'dedupe_key']);
-  for (const r of inserted) ids.set(r.dedupe_key, r.id);
-  return ids;
 }
 
 interface RawRow {

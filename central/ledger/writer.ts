@@ -16,6 +16,7 @@ import type {
 import { AppError } from '../errors.ts';
 import { fromDbTime, type Db } from '../db/connect.ts';
 import * as store from '../db/ledger-store.ts';
+import { StatementBatch, type Later } from '../db/statement-batch.ts';
 import type { Clock } from '../time.ts';
 import { GroupCommitter } from './group-commit.ts';
 
@@ -179,6 +180,7 @@ export interface WriterOptions {
   inTransaction?: (
     trx: Knex.Transaction,
     events: { now: Date; earned: EarnedEvent[] },
+    batch?: StatementBatch,
   ) => Promise<void>;
   /**
    * Keeps the report rollups in each transaction, so they always match the committed ledger:
@@ -189,7 +191,26 @@ export interface WriterOptions {
   rollups?: (
     trx: Knex.Transaction,
     facts: BatchFacts,
+    pipe?: RollupPipe,
   ) => Promise<(stamped: boolean) => Promise<void>>;
+  /**
+   * Reads the rollups' histories of the members `memberIds` selects, in the statement batch
+   * that locks them (a sales batch on PostgreSQL); its value goes back to `rollups` in the pipe.
+   */
+  rollupHistory?: (
+    batch: StatementBatch,
+    q: Knex.Transaction,
+    memberIds: Knex.QueryBuilder,
+  ) => Later<unknown>;
+}
+
+/**
+ * A sales batch's writes on PostgreSQL, sent together (see StatementBatch): the rollups add
+ * theirs to `writes`; `history` is what rollupHistory read for `memberIds`.
+ */
+export interface RollupPipe {
+  writes: StatementBatch;
+  history?: { value: unknown; memberIds: ReadonlySet<number> };
 }
 
 /** What one batch wrote, as the report rollups need it; every row is dated `now`. */
@@ -323,6 +344,53 @@ export class LedgerWriter {
     return results;
   }
 
+  /**
+   * For a batch of sales only, on PostgreSQL, with showrooms and rates cached: locks the members
+   * and reads all the batch decides on in one round trip (see StatementBatch), and takes the
+   * sales' ids ahead, so that the writes can go in one more. Undefined otherwise: the batch
+   * then reads step by step.
+   */
+  private async prefetchSales(trx: Knex.Transaction, commands: readonly WriteCommand[]) {
+    const { db } = this.options;
+    const reference = this.reference;
+    if (
+      db.dialect !== 'pg' ||
+      !reference ||
+      performance.now() - reference.loadedAtMs >= REFERENCE_TTL_MS ||
+      !commands.every((c) => c.kind === 'sale') ||
+      !knowsAll(reference, commands)
+    ) {
+      return undefined;
+    }
+    const sales = commands; // every one a sale (checked above)
+    const mobiles = [...new Set(sales.map((c) => c.sale.mobile))];
+    const reads = new StatementBatch();
+    // In this order: every read after the lock sees what the lock waited for.
+    const history = store.findMobileHistoryIn(reads, trx, mobiles);
+    const lock = store.lockSaleMembersIn(db, reads, trx, mobiles);
+    const prior = store.findIdempotentIn(reads, trx, [...new Set(sales.map((c) => c.key))]);
+    const bills = store.findExistingBillsIn(reads, trx, billPairs(reference, sales));
+    const saleIds = store.takeSaleIdsIn(reads, trx, sales.length);
+    const rollupHistory =
+      lock && this.options.rollupHistory
+        ? this.options.rollupHistory(reads, trx, lock.ids)
+        : undefined;
+    await reads.run(trx);
+    const locked = lock?.locked.value ?? [];
+    return {
+      reference,
+      history: history?.value ?? new Map<string, { memberId: number; until: Date }[]>(),
+      locked,
+      prior: prior?.value ?? new Map<string, store.IdempotentRecord>(),
+      bills: bills?.value ?? new Set<string>(),
+      saleIds: saleIds.value,
+      rollupHistory: rollupHistory && {
+        value: rollupHistory.value,
+        memberIds: new Set(locked.map((m) => m.id)),
+      },
+    };
+  }
+
   private async applyBatch(
     trx: Knex.Transaction,
     commands: WriteCommand[],
@@ -331,6 +399,8 @@ export class LedgerWriter {
     const { db, clock } = this.options;
     const now = clock.now();
     const results: (WriteOutcome | Error | undefined)[] = new Array<undefined>(commands.length);
+    // A batch of sales on PostgreSQL reads in one round trip and writes in another.
+    const pre = await this.prefetchSales(trx, commands);
 
     // 1. Lock the members this batch touches, before reading anything they decide: a command
     //    repeated in a concurrent batch (same key, so same member) waits here for it to commit.
@@ -347,9 +417,11 @@ export class LedgerWriter {
     );
     // A sale made before its mobile changed hands (sent late from a counter's outbox) earns for
     // the member who held the number when the sale was made.
-    const history = await store.findMobileHistory(trx, [
-      ...new Set(commands.flatMap((c) => (c.kind === 'sale' ? [c.sale.mobile] : []))),
-    ]);
+    const history =
+      pre?.history ??
+      (await store.findMobileHistory(trx, [
+        ...new Set(commands.flatMap((c) => (c.kind === 'sale' ? [c.sale.mobile] : []))),
+      ]));
     const heldBy = new Map<WriteCommand, number>();
     for (const command of commands) {
       if (command.kind !== 'sale') continue;
@@ -378,10 +450,11 @@ export class LedgerWriter {
       members.set(m.id, { ...m, balance: m.balance, dirty, visitedAt });
       memberIdByMobile.set(m.mobile, m.id);
     };
-    for (const m of await store.lockMembers(db, trx, {
-      mobiles: [...new Set(mobiles)],
-      ids: [...new Set(memberIds.filter((id) => id > 0))],
-    })) {
+    for (const m of pre?.locked ??
+      (await store.lockMembers(db, trx, {
+        mobiles: [...new Set(mobiles)],
+        ids: [...new Set(memberIds.filter((id) => id > 0))],
+      }))) {
       remember(m, false);
     }
     // A record merged into another earns and spends for that member: lock it too (rarely
@@ -402,9 +475,9 @@ export class LedgerWriter {
 
     // 2. Idempotency: answers already given, and keys repeated inside this batch.
     const keyed = commands.map((c) => (c.kind === 'enrol' ? undefined : c));
-    const prior = await store.findIdempotent(trx, [
-      ...new Set(keyed.flatMap((c) => (c ? [c.key] : []))),
-    ]);
+    const prior =
+      pre?.prior ??
+      (await store.findIdempotent(trx, [...new Set(keyed.flatMap((c) => (c ? [c.key] : [])))]));
     const firstIndexOfKey = new Map<string, number>();
     const repeats: [number, number][] = [];
     keyed.forEach((c, i) => {
@@ -427,30 +500,26 @@ export class LedgerWriter {
       .filter(({ index }) => results[index] === undefined && !repeatIndexes.has(index));
 
     // 3. Reference data, and what the locked members' sales already hold.
-    let reference = await this.referenceData(trx, false);
-    const isKnown = (ref: ReferenceData) =>
-      todo.every(({ command }) => {
-        if (command.kind === 'sale') {
-          return (
-            ref.showroomByCode.has(command.sale.showroomCode) &&
-            command.sale.lines.every((l) => ref.categoryIdByCode.has(l.categoryCode))
-          );
-        }
-        return command.kind !== 'enrol' || ref.showroomByCode.has(command.request.showroomCode);
-      });
-    if (!isKnown(reference)) reference = await this.referenceData(trx, true);
+    let reference = pre?.reference ?? (await this.referenceData(trx, false));
+    if (
+      !knowsAll(
+        reference,
+        todo.map((t) => t.command),
+      )
+    ) {
+      reference = await this.referenceData(trx, true);
+    }
     const { showroomByCode, rates, categoryIdByCode } = reference;
 
-    const bills = await store.findExistingBills(
-      trx,
-      todo.flatMap(({ command }) => {
-        if (command.kind !== 'sale') return [];
-        const showroomId = showroomByCode.get(command.sale.showroomCode);
-        return showroomId === undefined
-          ? []
-          : [[showroomId, command.sale.billNumber] as [number, string]];
-      }),
-    );
+    const bills =
+      pre?.bills ??
+      (await store.findExistingBills(
+        trx,
+        billPairs(
+          reference,
+          todo.map((t) => t.command),
+        ),
+      ));
     const saleLines = await store.loadSaleLines(trx, [...saleHeads.keys()]);
     const earnEntries = await store.findEarnEntries(trx, [...saleHeads.keys()]);
 
@@ -944,8 +1013,16 @@ export class LedgerWriter {
       }
     }
 
-    // 5. Append everything in a few statements, then take change numbers last.
-    const saleIds = await store.insertSales(db, trx, newSales, now);
+    // 5. Append everything in a few statements, then take change numbers last. A prefetched
+    //    batch (sales only: no entry refers to another) sends them together, in this order.
+    const writes = pre ? new StatementBatch() : undefined;
+    const saleIds = await store.insertSales(
+      db,
+      trx,
+      newSales,
+      now,
+      pre && writes ? { ids: pre.saleIds, batch: writes } : undefined,
+    );
     for (const entry of newEntries) {
       if (entry.kind === 'earn') entry.saleId = saleIds.get(entry.key) ?? null;
     }
@@ -954,8 +1031,11 @@ export class LedgerWriter {
     const entryIds = new Map<string, number>();
     let pending: store.NewEntryRow[] = [];
     const flush = async () => {
-      for (const [key, id] of await store.insertEntries(db, trx, pending, now)) {
-        entryIds.set(key, id);
+      if (writes) store.insertEntriesIn(writes, trx, pending, now);
+      else {
+        for (const [key, id] of await store.insertEntries(db, trx, pending, now)) {
+          entryIds.set(key, id);
+        }
       }
       pending = [];
     };
@@ -973,22 +1053,31 @@ export class LedgerWriter {
       newEntries.filter((e) => e.kind === 'adjust').map((e) => entryIds.get(e.key) ?? 0),
     );
     for (const hook of adjustHooks) await hook();
-    if (earned.length > 0) await this.options.inTransaction?.(trx, { now, earned });
+    if (earned.length > 0) await this.options.inTransaction?.(trx, { now, earned }, writes);
     const answers = idempotent.map((i) => ({ ...i, response: i.body() }));
-    await store.insertIdempotent(db, trx, answers, now);
+    await store.insertIdempotent(db, trx, answers, now, writes);
     const dirty = [...members.values()]
       .filter((m) => m.dirty)
       .map((m) => ({ id: m.id, balance: m.balance, lastVisitAt: m.visitedAt }));
-    const finishRollups = await this.options.rollups?.(trx, {
-      now,
-      sales: newSales,
-      returns: returned,
-      entries: newEntries,
-      enrolments,
-    });
-    const stamp = await store.stampMembers(db, trx, dirty, now);
+    const finishRollups = await this.options.rollups?.(
+      trx,
+      { now, sales: newSales, returns: returned, entries: newEntries, enrolments },
+      writes && {
+        writes,
+        ...(pre?.rollupHistory ? { history: pre.rollupHistory } : {}),
+      },
+    );
+    let stamp: store.Stamp | undefined;
+    if (writes) {
+      const stamped = store.stampMembersIn(writes, trx, dirty, now);
+      await finishRollups?.(stamped !== undefined);
+      await writes.run(trx);
+      stamp = stamped?.value;
+    } else {
+      stamp = await store.stampMembers(db, trx, dirty, now);
+      await finishRollups?.(stamp !== undefined);
+    }
     if (stamp) sink.stamp = stamp;
-    await finishRollups?.(stamp !== undefined);
     const memberViews: Map<number, Member> = await store.loadMembers(
       trx,
       enrolled.map((e) => e.memberId),
@@ -1040,6 +1129,28 @@ export class LedgerWriter {
       );
     }
   }
+}
+
+/** Whether every showroom and category these commands name is in `ref`. */
+function knowsAll(ref: ReferenceData, commands: readonly WriteCommand[]): boolean {
+  return commands.every((command) => {
+    if (command.kind === 'sale') {
+      return (
+        ref.showroomByCode.has(command.sale.showroomCode) &&
+        command.sale.lines.every((l) => ref.categoryIdByCode.has(l.categoryCode))
+      );
+    }
+    return command.kind !== 'enrol' || ref.showroomByCode.has(command.request.showroomCode);
+  });
+}
+
+/** The (showroom, bill number) of each sale among these commands. */
+function billPairs(ref: ReferenceData, commands: readonly WriteCommand[]): [number, string][] {
+  return commands.flatMap((command) => {
+    if (command.kind !== 'sale') return [];
+    const showroomId = ref.showroomByCode.get(command.sale.showroomCode);
+    return showroomId === undefined ? [] : [[showroomId, command.sale.billNumber]];
+  });
 }
 
 function operationOf(command: Exclude<WriteCommand, { kind: 'enrol' }>): string {

@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { Q } from '../db/ledger-store.ts';
-import type { BatchFacts } from '../ledger/writer.ts';
+import { inlineValues, type Later, type StatementBatch } from '../db/statement-batch.ts';
+import type { BatchFacts, RollupPipe } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import { dayOf } from './days.ts';
 import { ledgerSource } from './sources.ts';
@@ -414,23 +415,14 @@ const STATS_COLUMNS = [...HISTORY_COLUMNS, 'showrooms', 'last_showroom_id', 'sho
 
 /** The stored histories of these members. */
 export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<MemberHistory> {
-  const history: MemberHistory = { stats: new Map(), showrooms: new Map() };
-  if (memberIds.length === 0) return history;
+  if (memberIds.length === 0) return { stats: new Map(), showrooms: new Map() };
   // Both tables in one query, a showroom's row in the stats' shape (its showroom in
   // last_showroom_id).
   let rows: (MemberStats & { part: number })[];
   if (db.dialect === 'pg') {
-    const cols = (list: string[]) => list.map((c) => `m.${c}`).join(', ');
-    const result = await pgQuery(
-      q,
-      `select 0 as part, ${cols(STATS_COLUMNS)}
-         from unnest($1::bigint[]) as u(id) join report_member_stats m on m.member_id = u.id
-       union all
-       select 1, ${cols(HISTORY_COLUMNS)}, m.member_showrooms, m.showroom_id,
-              m.member_showroom_ids
-         from unnest($1::bigint[]) as u(id) join report_member_showrooms m on m.member_id = u.id`,
-      [memberIds],
-    );
+    const result = await pgQuery(q, historySql('select u.id from unnest($1::bigint[]) as u(id)'), [
+      memberIds,
+    ]);
     rows = result.rows as (MemberStats & { part: number })[];
   } else {
     rows = (await q
@@ -450,6 +442,37 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
           .whereIn('member_id', memberIds),
       )) as (MemberStats & { part: number })[];
   }
+  return historyRows(rows);
+}
+
+/**
+ * The writer's read of the histories of the members a sales batch locks (PostgreSQL), in the
+ * statement batch that locks them: `memberIds` selects them.
+ */
+export function prefetchHistory(
+  batch: StatementBatch,
+  _q: Q,
+  memberIds: Knex.QueryBuilder,
+): Later<MemberHistory> {
+  const ids = memberIds.toSQL().toNative();
+  return batch.addText(historySql(inlineValues(ids.sql, ids.bindings)), [], (rows) =>
+    historyRows(rows as unknown as (MemberStats & { part: number })[]),
+  );
+}
+
+/** Both history tables for the members `ids` selects (PostgreSQL). */
+function historySql(ids: string): string {
+  const cols = (list: string[]) => list.map((c) => `m.${c}`).join(', ');
+  return `select 0 as part, ${cols(STATS_COLUMNS)}
+         from report_member_stats m where m.member_id in (${ids})
+       union all
+       select 1, ${cols(HISTORY_COLUMNS)}, m.member_showrooms, m.showroom_id,
+              m.member_showroom_ids
+         from report_member_showrooms m where m.member_id in (${ids})`;
+}
+
+function historyRows(rows: (MemberStats & { part: number })[]): MemberHistory {
+  const history: MemberHistory = { stats: new Map(), showrooms: new Map() };
   // int8 columns arrive as numbers (see db/connect.ts), SQLite integers too; arrays of int8
   // as text (PostgreSQL) or JSON (SQLite).
   const numbers = (value: unknown): number[] =>
@@ -485,6 +508,15 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
     }
   }
   return history;
+}
+
+/** Histories read in two parts (members' rows are apart, so neither overwrites the other). */
+function mergeHistories(a: MemberHistory, b: MemberHistory): MemberHistory {
+  if (b.stats.size === 0 && b.showrooms.size === 0) return a;
+  return {
+    stats: new Map([...a.stats, ...b.stats]),
+    showrooms: new Map([...a.showrooms, ...b.showrooms]),
+  };
 }
 
 /** Rupee values of redemptions, paise. */
@@ -527,6 +559,7 @@ export async function applyDelta(
   q: Q,
   delta: RollupDelta,
   which: TableDelta[] = delta.tables(),
+  batch?: StatementBatch,
 ): Promise<void> {
   const tables = which.filter((t) => t.rows.size > 0);
   if (tables.length === 0) return;
@@ -559,7 +592,9 @@ export async function applyDelta(
       );
       bindings.push(JSON.stringify(sorted(t)));
     });
-    await pgQuery(q, `with ${parts.join(',\n')} select 1`, bindings);
+    const text = `with ${parts.join(',\n')} select 1`;
+    if (batch) batch.addText(text, bindings, () => undefined);
+    else await pgQuery(q, text, bindings);
     return;
   }
   for (const t of tables) {
@@ -609,8 +644,12 @@ const DAILY_TABLES = ROLLUP_TABLES.filter((t) => !(MEMBER_TABLES as readonly str
 export function rollupHook(
   db: Db,
   zone: string,
-): (trx: Knex.Transaction, facts: BatchFacts) => Promise<(stamped: boolean) => Promise<void>> {
-  return async (trx, facts) => {
+): (
+  trx: Knex.Transaction,
+  facts: BatchFacts,
+  pipe?: RollupPipe,
+) => Promise<(stamped: boolean) => Promise<void>> {
+  return async (trx, facts, pipe) => {
     if (
       facts.sales.length === 0 &&
       facts.entries.length === 0 &&
@@ -625,17 +664,24 @@ export function rollupHook(
       return id === undefined ? [] : [id];
     });
     const memberIds = [...new Set(facts.sales.map((s) => s.memberId))];
-    const [values, history] = await Promise.all([
+    const read = pipe?.history;
+    const [values, loaded] = await Promise.all([
       loadRedemptionValues(trx, redemptionIds),
-      loadHistory(db, trx, memberIds),
+      loadHistory(db, trx, read ? memberIds.filter((id) => !read.memberIds.has(id)) : memberIds),
     ]);
+    const history = read ? mergeHistories(read.value as MemberHistory, loaded) : loaded;
     const delta = deltaOf(facts, zone, values, history);
-    await applyDelta(db, trx, delta, [delta.memberShowrooms, delta.memberStats]);
+    const writes = pipe?.writes;
+    await applyDelta(db, trx, delta, [delta.memberShowrooms, delta.memberStats], writes);
     return async (stamped) => {
       const daily = [delta.bills, delta.enrolments, delta.points, delta.sales, delta.visits];
       if (daily.every((t) => t.rows.size === 0)) return;
-      if (pg && !stamped) await trx.raw('select head from change_seq where id = 1 for update');
-      await applyDelta(db, trx, delta, daily);
+      if (pg && !stamped) {
+        const lock = 'select head from change_seq where id = 1 for update';
+        if (writes) writes.addText(lock, [], () => undefined);
+        else await trx.raw(lock);
+      }
+      await applyDelta(db, trx, delta, daily, writes);
     };
   };
 }

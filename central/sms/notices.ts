@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { SettingsCache } from '../db/settings-store.ts';
 import * as smsStore from '../db/sms-store.ts';
+import type { StatementBatch } from '../db/statement-batch.ts';
 import type { EarnedEvent } from '../ledger/writer.ts';
 import { compose, type Composer } from './messages.ts';
 import { fitName, fitRef } from './templates.ts';
@@ -19,6 +20,7 @@ export function earnNotices(deps: { settings: SettingsCache; composer: Composer 
   return async (
     trx: Knex.Transaction,
     events: { now: Date; earned: EarnedEvent[] },
+    batch?: StatementBatch,
   ): Promise<void> => {
     const wanted = events.earned.filter((e) => e.smsConsent && e.points > 0);
     if (wanted.length === 0) return;
@@ -49,7 +51,8 @@ export function earnNotices(deps: { settings: SettingsCache; composer: Composer 
         expiresAt: new Date(events.now.getTime() + NOTICE_TTL_MS),
       }),
     );
-    await smsStore.insertOutbox(trx, rows, events.now);
+    if (batch) smsStore.insertOutboxIn(batch, trx, rows, events.now);
+    else await smsStore.insertOutbox(trx, rows, events.now);
   };
 }
 

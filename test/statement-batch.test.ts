@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { inlineValues, literal, StatementBatch } from '../central/db/statement-batch.ts';
+import { describePg } from './support/databases.ts';
+import { createPgDatabase } from './support/postgres.ts';
+import { newKey, startTestCentral, type TestCentral } from './support/central.ts';
+
+/** Strings a sale or a member's name may carry, and some meant to break out of a literal. */
+const AWKWARD = [
+  "O'Brien",
+  "'); drop table members; --",
+  'back\\slash \\x27 \\\\',
+  'राजेश कुमार',
+  'a $1 placeholder and $$ dollars',
+  '"double" quotes',
+  'new\nline\ttab',
+  '',
+];
+
+describe('literals for the simple query protocol', () => {
+  it('writes values as PostgreSQL reads them back, parameters in any order', () => {
+    expect(literal(null)).toBe('NULL');
+    expect(literal(undefined)).toBe('NULL');
+    expect(literal(42)).toBe("'42'");
+    expect(literal(true)).toBe('true');
+    expect(literal(new Date('2026-11-24T10:00:00.000Z'))).toBe("'2026-11-24T10:00:00.000Z'");
+    expect(literal([1, 2, 3])).toBe("'{1,2,3}'");
+    expect(inlineValues('select $2, $1', ['a', 'b'])).toBe("select 'b', 'a'");
+    // $10 is the tenth value, not the first followed by a zero.
+    expect(
+      inlineValues(
+        'select $10, $1, $2, $3, $4, $5, $6, $7, $8, $9',
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      ),
+    ).toBe("select '10', '1', '2', '3', '4', '5', '6', '7', '8', '9'");
+  });
+
+  it('refuses what it cannot write faithfully', () => {
+    expect(() => literal(Number.NaN)).toThrow(/cannot write/);
+    expect(() => literal(Number.POSITIVE_INFINITY)).toThrow(/cannot write/);
+    expect(() => literal([{ a: 1 }])).toThrow(/array/);
+    expect(() => inlineValues('select $2', [1])).toThrow(/no value for \$2/);
+    expect(() => inlineValues('select $1', [1, 2])).toThrow(/no placeholder/);
+  });
+});
+
+describePg('a statement batch on PostgreSQL', () => {
+  let knex: Knex;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const database = await createPgDatabase('sl_test_batch');
+    drop = () => database.drop();
+    knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
+    await knex.schema.createTable('notes', (t) => {
+      t.increments('id');
+      t.text('body').notNullable();
+    });
+  });
+  afterAll(async () => {
+    await knex.destroy();
+    await drop();
+  });
+
+  it('sends awkward values back unchanged, each statement with its own result', async () => {
+    await knex.transaction(async (trx) => {
+      const batch = new StatementBatch();
+      const inserted = batch.add(
+        trx('notes')
+          .insert(AWKWARD.map((body) => ({ body })))
+          .returning('id'),
+        (rows) => rows.length,
+      );
+      const echoed = batch.addText(
+        'select $1::text as body, $2::jsonb as doc, $3::int[] as ids, $4::timestamptz as at',
+        [
+          AWKWARD[1],
+          JSON.stringify({ name: AWKWARD[0], path: AWKWARD[2] }),
+          [7, 8],
+          new Date('2026-11-24T10:00:00.000Z'),
+        ],
+        (rows) => rows[0],
+      );
+      const read = batch.add(trx('notes').orderBy('id').select('body'), (rows) =>
+        rows.map((r) => r.body),
+      );
+      expect(batch.size).toBe(3);
+      await batch.run(trx);
+      expect(inserted.value).toBe(AWKWARD.length);
+      expect(echoed.value).toEqual({
+        body: AWKWARD[1],
+        doc: { name: AWKWARD[0], path: AWKWARD[2] },
+        ids: [7, 8],
+        at: new Date('2026-11-24T10:00:00.000Z'),
+      });
+      expect(read.value).toEqual(AWKWARD);
+    });
+    // The "drop table" text stayed a value.
+    expect(Number((await knex('notes').count({ n: '*' }))[0]?.n)).toBe(AWKWARD.length);
+  });
+
+  it('fails as a whole on the first failing statement, and the transaction writes nothing', async () => {
+    const before = Number((await knex('notes').count({ n: '*' }))[0]?.n);
+    let later: { value: unknown } | undefined;
+    await expect(
+      knex.transaction(async (trx) => {
+        const batch = new StatementBatch();
+        batch.add(trx('notes').insert({ body: 'kept?' }), () => undefined);
+        batch.addText('select 1 / 0', [], () => undefined);
+        later = batch.add(trx('notes').insert({ body: 'never' }).returning('id'), (r) => r);
+        await batch.run(trx);
+      }),
+    ).rejects.toThrow(/division by zero/);
+    expect(() => later?.value).toThrow(/before its statement batch ran/);
+    expect(Number((await knex('notes').count({ n: '*' }))[0]?.n)).toBe(before);
+  });
+});
+
+describePg('the ledger writer on PostgreSQL', () => {
+  let c: TestCentral;
+  const sale = (mobile: string) => ({
+    showroomCode: 'MUM-01',
+    billNumber: `MUM/${newKey('bill')}`,
+    mobile,
+    lines: [{ sku: 'LED-9W', categoryCode: 'ELEC', quantity: 1, amountPaise: 1_00_000 }],
+  });
+
+  beforeAll(async () => {
+    c = await startTestCentral('pg');
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it('writes a batch of sales in four round trips: begin, reads, writes, commit', async () => {
+    const mobile = '+919812345670';
+    const enrolled = await c.request('POST', '/api/members', {
+      token: c.tokens.cashier,
+      body: { mobile, name: "D'Souza", smsConsent: true, showroomCode: 'MUM-01' },
+    });
+    expect(enrolled.status).toBe(201);
+    // The first sale loads showrooms and rates; the next finds them cached.
+    expect(
+      (
+        await c.request('POST', '/api/sales', {
+          token: c.tokens.cashier,
+          body: sale(mobile),
+          headers: { 'idempotency-key': newKey() },
+        })
+      ).status,
+    ).toBe(201);
+
+    // Every query on every connection of this process, with the connection that sent it.
+    const sent: { client: unknown; text: string }[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below; called with apply
+    const original = pg.Client.prototype.query;
+    const patched = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0];
+      const text =
+        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+      sent.push({ client: this, text });
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    pg.Client.prototype.query = patched as typeof original;
+    let answer;
+    try {
+      answer = await c.request('POST', '/api/sales', {
+        token: c.tokens.cashier,
+        body: sale(mobile),
+        headers: { 'idempotency-key': newKey() },
+      });
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    expect(answer.body).toMatchObject({ points: 20, balanceAfter: 40 });
+
+    const writes = sent.find((s) => s.text.includes('insert into sales'));
+    expect(writes, 'the sale was written through pg').toBeDefined();
+    const onConnection = sent.filter((s) => s.client === writes?.client).map((s) => s.text);
+    const begin = onConnection.findIndex((t) => /^BEGIN/i.test(t));
+    const commit = onConnection.findIndex((t) => /^COMMIT/i.test(t));
+    const transaction = onConnection.slice(begin, commit + 1);
+    expect(transaction.map((t) => /^\w+/.exec(t)?.[0]?.toUpperCase())).toEqual([
+      'BEGIN',
+      'SELECT',
+      'WITH',
+      'COMMIT',
+    ]);
+    expect(transaction[1]).toMatch(/for update;[\s\S]*idempotency_keys[\s\S]*nextval/);
+    expect(transaction[2]).toMatch(
+      /insert into sales[\s\S]*ledger_entries[\s\S]*idempotency_keys[\s\S]*change_seq/,
+    );
+
+    // What it wrote is what the step-by-step path writes: the ledger, the balance, the stamp.
+    const member = await c.central.db.knex('members').where('mobile', mobile).first();
+    expect(Number(member.balance)).toBe(40);
+    const entries = await c.central.db
+      .knex('ledger_entries')
+      .where('member_id', member.id)
+      .orderBy('id');
+    expect(entries.map((e: { balance_after: number }) => e.balance_after)).toEqual([20, 40]);
+    const stored = await c.central.db.knex('sales').where('id', answer.body.saleId).first();
+    expect(stored).toMatchObject({ member_id: member.id, points: 20 });
+    expect(
+      await c.central.db.knex('sms_outbox').where('dedupe_key', 'like', 'earn:%').count({ n: '*' }),
+    ).toEqual([{ n: 2 }]);
+  });
+});
