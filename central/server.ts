@@ -112,6 +112,7 @@ export async function createCentral(
     clock,
     maxBatch: config.WRITE_BATCH_MAX,
     maxInFlight: db.dialect === 'pg' ? Math.min(config.WRITE_CONCURRENCY, config.DB_POOL_MAX) : 1,
+    parallelFrom: config.WRITE_PARALLEL_FROM,
     saleMaxAgeDays: config.SALE_MAX_AGE_DAYS,
     clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
     onCommitted: (stamp) => changes.emit('committed', stamp),

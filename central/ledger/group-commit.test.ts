@@ -76,3 +76,49 @@ describe('GroupCommitter with several batches in flight', () => {
     expect(peak).toBe(3);
   });
 });
+
+describe('GroupCommitter under a light load', () => {
+  it('lets the next batch wait and grow until enough commands wait to run beside it', async () => {
+    const batches: number[][] = [];
+    let running = 0;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    const committer = new GroupCommitter<number, number>({
+      maxBatch: 4,
+      maxInFlight: 3,
+      parallelFrom: 4,
+      runBatch: async (commands) => {
+        batches.push([...commands]);
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise<void>((r) => release.push(r));
+        running -= 1;
+        return commands;
+      },
+    });
+    const settle = async () => {
+      for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
+    };
+    const first = committer.submit(1);
+    await settle();
+    // Two more while the first runs: fewer than parallelFrom wait, so no batch beside it.
+    const next = [committer.submit(2), committer.submit(3)];
+    await settle();
+    expect(batches).toEqual([[1]]);
+    release.shift()?.();
+    expect(await first).toBe(1);
+    await settle();
+    expect(batches).toEqual([[1], [2, 3]]);
+    // A rush: at least parallelFrom waiting, so batches run side by side.
+    const rush = Array.from({ length: 12 }, (_, i) => committer.submit(10 + i));
+    await settle();
+    expect(running).toBeGreaterThan(1);
+    while (release.length > 0 || running > 0) {
+      release.shift()?.();
+      await settle();
+    }
+    expect(await Promise.all(next)).toEqual([2, 3]);
+    expect(await Promise.all(rush)).toEqual(Array.from({ length: 12 }, (_, i) => 10 + i));
+    expect(peak).toBe(3);
+  });
+});

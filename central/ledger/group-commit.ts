@@ -1,9 +1,10 @@
 /**
  * Collects commands that arrive while batches are being written and writes them together in the
  * next transaction: one commit (one fsync) serves many callers. No timer: a lone command is
- * written in the same turn of the event loop, and batches grow only as fast as commits are slow. Up to `maxInFlight`
- * batches run at once, so one batch's reads overlap another's commit; the database's row
- * locks order batches that touch the same rows.
+ * written in the same turn of the event loop, and batches grow only as fast as commits are slow.
+ * Up to `maxInFlight` batches run at once when at least `parallelFrom` commands wait, so under a
+ * rush one batch's reads overlap another's commit; the database's row locks order batches that
+ * touch the same rows.
  */
 export class GroupCommitter<C, R> {
   private readonly queue: { command: C; resolve: (r: R) => void; reject: (e: unknown) => void }[] =
@@ -13,17 +14,25 @@ export class GroupCommitter<C, R> {
   private readonly runBatch: (commands: C[]) => Promise<(R | Error)[]>;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly parallelFrom: number;
   private readonly onBatch: ((size: number, ms: number) => void) | undefined;
 
   constructor(options: {
     runBatch: (commands: C[]) => Promise<(R | Error)[]>;
     maxBatch: number;
     maxInFlight?: number;
+    /**
+     * Commands that must be waiting before a batch starts beside one already running: under a
+     * light load the next batch waits and grows instead, since concurrent batches queue for
+     * the same locks and slow each other down (1: start whenever maxInFlight allows).
+     */
+    parallelFrom?: number;
     onBatch?: (size: number, ms: number) => void;
   }) {
     this.runBatch = options.runBatch;
     this.maxBatch = options.maxBatch;
     this.maxInFlight = options.maxInFlight ?? 1;
+    this.parallelFrom = options.parallelFrom ?? 1;
     this.onBatch = options.onBatch;
   }
 
@@ -41,7 +50,7 @@ export class GroupCommitter<C, R> {
   }
 
   private kick(): void {
-    if (this.inFlight >= this.maxInFlight || this.queue.length === 0 || this.scheduled) return;
+    if (!this.mayStart() || this.scheduled) return;
     // Start after the event loop has read every request already waiting: a synchronous
     // database (SQLite) never yields mid-batch, so starting at once would write batches of one.
     this.scheduled = true;
@@ -52,7 +61,12 @@ export class GroupCommitter<C, R> {
   }
 
   private startBatches(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) this.startBatch();
+    while (this.mayStart()) this.startBatch();
+  }
+
+  private mayStart(): boolean {
+    if (this.queue.length === 0 || this.inFlight >= this.maxInFlight) return false;
+    return this.inFlight === 0 || this.queue.length >= this.parallelFrom;
   }
 
   private startBatch(): void {

@@ -165,6 +165,8 @@ export interface WriterOptions {
   maxBatch: number;
   /** Batches written at once; SQLite has one writer, so 1 there. */
   maxInFlight: number;
+  /** Commands waiting before a batch starts beside a running one (GroupCommitter's). */
+  parallelFrom?: number;
   saleMaxAgeDays: number;
   clockSkewSeconds: number;
   onBatch?: (size: number, ms: number) => void;
@@ -260,6 +262,7 @@ export class LedgerWriter {
     this.committer = new GroupCommitter({
       maxBatch: options.maxBatch,
       maxInFlight: options.maxInFlight,
+      ...(options.parallelFrom ? { parallelFrom: options.parallelFrom } : {}),
       runBatch: (commands) => this.runBatch(commands),
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     });
