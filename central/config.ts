@@ -38,7 +38,7 @@ const schema = z.object({
   CLOCK_SKEW_SECONDS: positiveInt(300, 86_400),
   WRITE_BATCH_MAX: positiveInt(256, 5000),
   WRITE_CONCURRENCY: positiveInt(4, 64),
-  /** Sales waiting before a second batch starts beside a running one (see GroupCommitter). */
+  /** Writes waiting before another batch starts beside those running (see GroupCommitter). */
   WRITE_PARALLEL_FROM: positiveInt(8, 5000),
   /** Keys OTP hashes; every central process of a chain must have the same (≥ 32 characters). */
   OTP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

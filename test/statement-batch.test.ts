@@ -129,6 +129,38 @@ describePg('the ledger writer on PostgreSQL', () => {
   beforeAll(async () => {
     c = await startTestCentral('pg');
   });
+
+  /** Sends a sale and returns the answer and the statements of its transaction's connection. */
+  const recordedSale = async (body: unknown) => {
+    const sent: { client: unknown; text: string }[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below; called with apply
+    const original = pg.Client.prototype.query;
+    const patched = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0];
+      const text =
+        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+      sent.push({ client: this, text });
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    pg.Client.prototype.query = patched as typeof original;
+    let answer;
+    try {
+      answer = await c.request('POST', '/api/sales', {
+        token: c.tokens.cashier,
+        body,
+        headers: { 'idempotency-key': newKey() },
+      });
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    const writes = sent.find((x) => x.text.includes('insert into sales'));
+    const onConnection = sent.filter((x) => x.client === writes?.client).map((x) => x.text);
+    const begin = onConnection.findIndex((t) => /^BEGIN/i.test(t));
+    const commit = onConnection.findIndex((t) => /^COMMIT/i.test(t));
+    return { answer, transaction: writes ? onConnection.slice(begin, commit + 1) : [] };
+  };
+  const firstWords = (statements: string[]) =>
+    statements.map((t) => /^\w+/.exec(t)?.[0]?.toUpperCase());
   afterAll(async () => {
     await c.close();
   });
@@ -151,43 +183,10 @@ describePg('the ledger writer on PostgreSQL', () => {
       ).status,
     ).toBe(201);
 
-    // Every query on every connection of this process, with the connection that sent it.
-    const sent: { client: unknown; text: string }[] = [];
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below; called with apply
-    const original = pg.Client.prototype.query;
-    const patched = function (this: pg.Client, ...args: unknown[]) {
-      const first = args[0];
-      const text =
-        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
-      sent.push({ client: this, text });
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    pg.Client.prototype.query = patched as typeof original;
-    let answer;
-    try {
-      answer = await c.request('POST', '/api/sales', {
-        token: c.tokens.cashier,
-        body: sale(mobile),
-        headers: { 'idempotency-key': newKey() },
-      });
-    } finally {
-      pg.Client.prototype.query = original;
-    }
+    const { answer, transaction } = await recordedSale(sale(mobile));
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(answer.body).toMatchObject({ points: 20, balanceAfter: 40 });
-
-    const writes = sent.find((s) => s.text.includes('insert into sales'));
-    expect(writes, 'the sale was written through pg').toBeDefined();
-    const onConnection = sent.filter((s) => s.client === writes?.client).map((s) => s.text);
-    const begin = onConnection.findIndex((t) => /^BEGIN/i.test(t));
-    const commit = onConnection.findIndex((t) => /^COMMIT/i.test(t));
-    const transaction = onConnection.slice(begin, commit + 1);
-    expect(transaction.map((t) => /^\w+/.exec(t)?.[0]?.toUpperCase())).toEqual([
-      'BEGIN',
-      'SELECT',
-      'WITH',
-      'COMMIT',
-    ]);
+    expect(firstWords(transaction)).toEqual(['BEGIN', 'SELECT', 'WITH', 'COMMIT']);
     expect(transaction[1]).toMatch(/for update;[\s\S]*idempotency_keys[\s\S]*nextval/);
     expect(transaction[2]).toMatch(
       /insert into sales[\s\S]*ledger_entries[\s\S]*idempotency_keys[\s\S]*change_seq/,
@@ -206,5 +205,59 @@ describePg('the ledger writer on PostgreSQL', () => {
     expect(
       await c.central.db.knex('sms_outbox').where('dedupe_key', 'like', 'earn:%').count({ n: '*' }),
     ).toEqual([{ n: 2 }]);
+  });
+
+  it('a late sale on a number that changed hands earns for its earlier holder, locked apart', async () => {
+    const knex = c.central.db.knex;
+    const number = '+919812345671';
+    const first = await c.request('POST', '/api/members', {
+      token: c.tokens.cashier,
+      body: { mobile: number, name: 'Earlier Holder', smsConsent: false, showroomCode: 'MUM-01' },
+    });
+    const earlierId: number = first.body.member.id;
+    // The number moved to another member a minute ago (as a confirmed change leaves it).
+    const now = c.clock.now();
+    await knex('members').where('id', earlierId).update({ mobile: '+919812345672' });
+    await knex('mobile_changes').insert({
+      member_id: earlierId,
+      old_mobile: number,
+      new_mobile: '+919812345672',
+      status: 'confirmed',
+      old_code_hash: 'x',
+      new_code_hash: 'x',
+      requested_at: now,
+      last_sent_at: now,
+      expires_at: now,
+      confirmed_at: now,
+    });
+    const second = await c.request('POST', '/api/members', {
+      token: c.tokens.cashier,
+      body: { mobile: number, name: 'Present Holder', smsConsent: false, showroomCode: 'MUM-01' },
+    });
+    const presentId: number = second.body.member.id;
+    expect(presentId).not.toBe(earlierId);
+
+    const late = await recordedSale({
+      ...sale(number),
+      soldAt: new Date(now.getTime() - 120_000).toISOString(),
+    });
+    expect(late.answer.status, JSON.stringify(late.answer.body)).toBe(201);
+    expect(late.answer.body).toMatchObject({ memberId: earlierId, balanceAfter: 20 });
+    // One more to lock the earlier holder, one more for that member's report history.
+    expect(firstWords(late.transaction)).toEqual([
+      'BEGIN',
+      'SELECT',
+      'SELECT',
+      'SELECT',
+      'WITH',
+      'COMMIT',
+    ]);
+    expect(late.transaction[2]).toMatch(/for update$/);
+
+    const today = await recordedSale(sale(number));
+    expect(today.answer.body).toMatchObject({ memberId: presentId, balanceAfter: 20 });
+    expect(firstWords(today.transaction)).toEqual(['BEGIN', 'SELECT', 'WITH', 'COMMIT']);
+    const balances = await knex('members').whereIn('id', [earlierId, presentId]).orderBy('id');
+    expect(balances.map((m: { balance: number }) => m.balance)).toEqual([20, 20]);
   });
 });

@@ -182,9 +182,9 @@ export async function lockMembers(
 }
 
 /**
- * lockMembers in a statement batch, for sales: the members holding these mobiles and every
- * member who held one of them before a change of number (findMobileHistory's), whichever of
- * them a sale turns out to earn for.
+ * lockMembers in a statement batch, for sales: the members who hold these mobiles now. (A sale
+ * made before its mobile changed hands earns for the earlier holder, whom the writer then locks
+ * apart, as it does a member a record was merged into: both are rare.)
  */
 export function lockSaleMembersIn(
   db: Db,
@@ -193,14 +193,11 @@ export function lockSaleMembersIn(
   mobiles: string[],
 ): { locked: Later<LockedMember[]>; ids: Knex.QueryBuilder } | undefined {
   if (mobiles.length === 0) return undefined;
-  // A union, not an OR: each side finds its rows by an index.
-  const ids = () =>
-    q('members')
-      .whereIn('mobile', mobiles)
-      .select('id')
-      .union(mobileHistoryQuery(q, mobiles).clear('select').clear('order').select('member_id'));
-  const rows = lockQuery(db, q, q('members').whereIn('id', ids()));
-  return { locked: batch.add(rows, (r) => r as unknown as LockedMember[]), ids: ids() };
+  const rows = lockQuery(db, q, lockedMembers(q, { mobiles, ids: [] }));
+  return {
+    locked: batch.add(rows, (r) => r as unknown as LockedMember[]),
+    ids: q('members').whereIn('mobile', mobiles).select('id'),
+  };
 }
 
 function lockedMembers(q: Q, by: { mobiles: string[]; ids: number[] }) {

@@ -29,7 +29,9 @@ export class Later<T> {
  * with it the transaction, as any failed statement does).
  *
  * The simple protocol takes no parameters, so values are written into the text as literals,
- * strings through node-postgres's escapeLiteral: never by hand.
+ * strings through node-postgres's escapeLiteral. Placeholders are found by their text ($n), so
+ * a statement added here must have no "$" followed by a digit inside its own string literals,
+ * identifiers or comments (none of the writer's has).
  */
 export class StatementBatch {
   private readonly statements: {
@@ -94,7 +96,10 @@ export function inlineValues(text: string, values: readonly unknown[]): string {
   return sql;
 }
 
-/** A value as a PostgreSQL literal (untyped, as a parameter is: the statement's casts apply). */
+/**
+ * A value as a PostgreSQL literal: quoted and untyped, as a parameter is, so the statement's
+ * casts and context decide its type (booleans excepted: true and false).
+ */
 export function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'number') {
@@ -109,7 +114,10 @@ export function literal(value: unknown): string {
   return pg.escapeLiteral(JSON.stringify(value));
 }
 
-/** A PostgreSQL array literal ('{1,2,"a\"b"}') of numbers, strings or nulls. */
+/**
+ * A PostgreSQL array literal ('{1,2,"a\"b"}') of numbers, strings or nulls: items quoted and
+ * escaped by the array syntax's own rules, the whole then escaped by escapeLiteral.
+ */
 function arrayLiteral(values: readonly unknown[]): string {
   const items = values.map((v) => {
     if (v === null || v === undefined) return 'NULL';

@@ -86,9 +86,14 @@ export class GroupCommitter<C, R> {
         for (const item of batch) item.reject(error);
       })
       .finally(() => {
-        this.onBatch?.(batch.length, performance.now() - started);
         this.inFlight -= 1;
         this.kick();
+        // Last: a failing observer must not stall the writer.
+        try {
+          this.onBatch?.(batch.length, performance.now() - started);
+        } catch {
+          // metrics only
+        }
       });
   }
 }

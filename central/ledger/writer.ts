@@ -368,7 +368,7 @@ export class LedgerWriter {
     const sales = commands; // every one a sale (checked above)
     const mobiles = [...new Set(sales.map((c) => c.sale.mobile))];
     const reads = new StatementBatch();
-    // In this order: every read after the lock sees what the lock waited for.
+    // In this order: the reads after the lock see what the lock waited for.
     const history = store.findMobileHistoryIn(reads, trx, mobiles);
     const lock = store.lockSaleMembersIn(db, reads, trx, mobiles);
     const prior = store.findIdempotentIn(reads, trx, [...new Set(sales.map((c) => c.key))]);
@@ -459,6 +459,14 @@ export class LedgerWriter {
         ids: [...new Set(memberIds.filter((id) => id > 0))],
       }))) {
       remember(m, false);
+    }
+    // The batched read locked the mobiles' present holders; an earlier holder a late sale earns
+    // for is locked now (rare, so out of id order, as below).
+    const earlier = [...new Set(heldBy.values())].filter((id) => !members.has(id));
+    if (pre && earlier.length > 0) {
+      for (const m of await store.lockMembers(db, trx, { mobiles: [], ids: earlier })) {
+        remember(m, false);
+      }
     }
     // A record merged into another earns and spends for that member: lock it too (rarely
     // needed, so out of id order; PostgreSQL resolves the odd deadlock and the batch retries).

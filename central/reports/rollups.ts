@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { Q } from '../db/ledger-store.ts';
-import { inlineValues, type Later, type StatementBatch } from '../db/statement-batch.ts';
+import type { Later, StatementBatch } from '../db/statement-batch.ts';
 import type { BatchFacts, RollupPipe } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import { dayOf } from './days.ts';
@@ -455,7 +455,7 @@ export function prefetchHistory(
   memberIds: Knex.QueryBuilder,
 ): Later<MemberHistory> {
   const ids = memberIds.toSQL().toNative();
-  return batch.addText(historySql(inlineValues(ids.sql, ids.bindings)), [], (rows) =>
+  return batch.addText(historySql(ids.sql), ids.bindings, (rows) =>
     historyRows(rows as unknown as (MemberStats & { part: number })[]),
   );
 }
