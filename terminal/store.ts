@@ -104,19 +104,6 @@ const LOOKUP_INDEXES = [
   'CREATE INDEX IF NOT EXISTS members_name_key ON members (lower(name))',
 ];
 
-/** A member's replicated state as the members table's named parameters. */
-interface StateRow {
-  id: number;
-  mobile: string;
-  name: string;
-  balance: number;
-  tier: string;
-  sms_consent: 0 | 1;
-  seq: number;
-  last_visit: string | null;
-  merged_into: number | null;
-}
-
 /** Upper bound of a prefix range: every string starting with `prefix` sorts below it. */
 function prefixEnd(prefix: string): string {
   return prefix + '\u{10FFFF}';
@@ -151,7 +138,7 @@ export class TerminalStore {
       setMeta: db.prepare<[string, string]>(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
-      upsert: db.prepare<[StateRow]>(
+      upsert: db.prepare<[MemberRow]>(
         `INSERT INTO members (id, mobile, name, balance, tier, sms_consent, seq, last_visit, merged_into)
          VALUES (@id, @mobile, @name, @balance, @tier, @sms_consent, @seq, @last_visit, @merged_into)
          ON CONFLICT (id) DO UPDATE SET
@@ -194,7 +181,7 @@ export class TerminalStore {
         'SELECT sku, name, category_code FROM products WHERE sku = ?',
       ),
       // The usual push: the member keeps mobile and name, so no lookup index is touched.
-      updateState: db.prepare<[StateRow]>(
+      updateState: db.prepare<[MemberRow]>(
         `UPDATE members SET balance = @balance, tier = @tier, sms_consent = @sms_consent,
                 seq = @seq, last_visit = @last_visit, merged_into = @merged_into
           WHERE id = @id AND seq < @seq AND mobile = @mobile AND name = @name`,
@@ -393,7 +380,7 @@ export class TerminalStore {
 
   /** Writes one state if it is newer than the row held (a mobile moves with the newer state). */
   private upsertState(m: MemberState): number {
-    const row: StateRow = {
+    const row: MemberRow = {
       id: m.id,
       mobile: m.mobile,
       name: m.name,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { inlineValues, literal, StatementBatch } from '../central/db/statement-batch.ts';
@@ -132,18 +132,10 @@ describePg('the ledger writer on PostgreSQL', () => {
 
   /** Sends a sale and returns the answer and the statements of its transaction's connection. */
   const recordedSale = async (body: unknown) => {
-    const sent: { client: unknown; text: string }[] = [];
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below; called with apply
-    const original = pg.Client.prototype.query;
-    const patched = function (this: pg.Client, ...args: unknown[]) {
-      const first = args[0];
-      const text =
-        typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
-      sent.push({ client: this, text });
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    pg.Client.prototype.query = patched as typeof original;
+    // Every query of this process, with the connection (this) that sent it.
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
     let answer;
+    let sent: { client: unknown; text: string }[];
     try {
       answer = await c.request('POST', '/api/sales', {
         token: c.tokens.cashier,
@@ -151,7 +143,14 @@ describePg('the ledger writer on PostgreSQL', () => {
         headers: { 'idempotency-key': newKey() },
       });
     } finally {
-      pg.Client.prototype.query = original;
+      // Read before mockRestore, which also forgets the calls.
+      sent = spy.mock.calls.map((args, i) => {
+        const first: unknown = args[0];
+        const text =
+          typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+        return { client: spy.mock.contexts[i], text };
+      });
+      spy.mockRestore();
     }
     const writes = sent.find((x) => x.text.includes('insert into sales'));
     const onConnection = sent.filter((x) => x.client === writes?.client).map((x) => x.text);

@@ -26,7 +26,7 @@ export class Later<T> {
  * transaction's independent steps cost one round trip instead of one each. They run in order,
  * each with its own snapshot (READ COMMITTED), as if sent one by one: a read after a row lock
  * sees what the lock waited for. The first that fails stops the rest and fails the batch (and
- * with it the transaction, as any failed statement does).
+ * with it the transaction, as a failed statement always does).
  *
  * The simple protocol takes no parameters, so values are written into the text as literals,
  * strings through node-postgres's escapeLiteral. Placeholders are found by their text ($n), so
@@ -69,8 +69,7 @@ export class StatementBatch {
   async run(trx: Knex.Transaction): Promise<void> {
     if (this.statements.length === 0) return;
     const statements = this.statements.splice(0);
-    const client = trx.client as unknown as { acquireConnection(): Promise<pg.ClientBase> };
-    const connection = await client.acquireConnection();
+    const connection = await transactionConnection(trx);
     const sql = statements.map((s) => s.sql).join(';\n');
     const result = (await connection.query(sql)) as pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(result) ? result : [result];
@@ -81,6 +80,16 @@ export class StatementBatch {
       s.settle((results[i]?.rows ?? []) as Record<string, unknown>[]);
     });
   }
+}
+
+/**
+ * The node-postgres client a knex transaction runs on (knex hands a transaction's own
+ * connection back from acquireConnection), for what knex cannot send: several statements in
+ * one message, or a named statement.
+ */
+export function transactionConnection(trx: Knex.Transaction): Promise<pg.ClientBase> {
+  const client = trx.client as unknown as { acquireConnection(): Promise<pg.ClientBase> };
+  return client.acquireConnection();
 }
 
 /** Writes $n placeholders as literals of their values. */

@@ -381,6 +381,8 @@ export class LedgerWriter {
     await reads.run(trx);
     const locked = lock?.locked.value ?? [];
     return {
+      /** Where the batch's writes go, to be sent together. */
+      writes: new StatementBatch(),
       reference,
       history: history?.value ?? new Map<string, { memberId: number; until: Date }[]>(),
       locked,
@@ -511,26 +513,13 @@ export class LedgerWriter {
       .filter(({ index }) => results[index] === undefined && !repeatIndexes.has(index));
 
     // 3. Reference data, and what the locked members' sales already hold.
+    const todoCommands = todo.map((t) => t.command);
     let reference = pre?.reference ?? (await this.referenceData(trx, false));
-    if (
-      !knowsAll(
-        reference,
-        todo.map((t) => t.command),
-      )
-    ) {
-      reference = await this.referenceData(trx, true);
-    }
+    if (!knowsAll(reference, todoCommands)) reference = await this.referenceData(trx, true);
     const { showroomByCode, rates, categoryIdByCode } = reference;
 
     const bills =
-      pre?.bills ??
-      (await store.findExistingBills(
-        trx,
-        billPairs(
-          reference,
-          todo.map((t) => t.command),
-        ),
-      ));
+      pre?.bills ?? (await store.findExistingBills(trx, billPairs(reference, todoCommands)));
     const saleLines = await store.loadSaleLines(trx, [...saleHeads.keys()]);
     const earnEntries = await store.findEarnEntries(trx, [...saleHeads.keys()]);
 
@@ -1026,13 +1015,13 @@ export class LedgerWriter {
 
     // 5. Append everything in a few statements, then take change numbers last. A prefetched
     //    batch (sales only: no entry refers to another) sends them together, in this order.
-    const writes = pre ? new StatementBatch() : undefined;
+    const writes = pre?.writes;
     const saleIds = await store.insertSales(
       db,
       trx,
       newSales,
       now,
-      pre && writes ? { ids: pre.saleIds, batch: writes } : undefined,
+      pre ? { ids: pre.saleIds, batch: pre.writes } : undefined,
     );
     for (const entry of newEntries) {
       if (entry.kind === 'earn') entry.saleId = saleIds.get(entry.key) ?? null;
@@ -1073,9 +1062,9 @@ export class LedgerWriter {
     const finishRollups = await this.options.rollups?.(
       trx,
       { now, sales: newSales, returns: returned, entries: newEntries, enrolments },
-      writes && {
-        writes,
-        ...(pre?.rollupHistory ? { history: pre.rollupHistory } : {}),
+      pre && {
+        writes: pre.writes,
+        ...(pre.rollupHistory ? { history: pre.rollupHistory } : {}),
       },
     );
     let stamp: store.Stamp | undefined;

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type pg from 'pg';
 import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { Q } from '../db/ledger-store.ts';
-import type { Later, StatementBatch } from '../db/statement-batch.ts';
+import { transactionConnection, type Later, type StatementBatch } from '../db/statement-batch.ts';
 import type { BatchFacts, RollupPipe } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import { dayOf } from './days.ts';
@@ -547,8 +546,7 @@ async function pgQuery(q: Q, text: string, values: unknown[]): Promise<{ rows: u
     );
     return result as { rows: unknown[] };
   }
-  const client = q.client as unknown as { acquireConnection(): Promise<pg.ClientBase> };
-  const connection = await client.acquireConnection();
+  const connection = await transactionConnection(q as Knex.Transaction); // a transaction (above)
   const name = `rollup_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
   return connection.query({ name, text, values });
 }
