@@ -302,7 +302,8 @@ async function localTerminal(url: string, token: string, showroom: string) {
 
 export async function run(quick: boolean): Promise<void> {
   // SYNC_TERMINALS and SYNC_RATE override the propagation phase's terminals and background
-  // sales/s, and SYNC_ONLY=propagation stops after it: to see which of the two costs what.
+  // sales/s, and SYNC_ONLY=propagation (or catch-up) stops after that phase: to see which of the
+  // two costs what, or to time one phase again without the rest.
   const size = {
     ...(quick ? QUICK : FULL),
     ...(process.env.SYNC_TERMINALS ? { terminals: Number(process.env.SYNC_TERMINALS) } : {}),
@@ -544,6 +545,11 @@ export async function run(quick: boolean): Promise<void> {
       pouchdbCatchUpMs: pouchCatch.ms,
       rxdbCatchUpMs: rxCatch.ms,
     });
+
+    if (only === 'catch-up') {
+      console.log(JSON.stringify(figures));
+      return;
+    }
 
     // --- replay -----------------------------------------------------------------------------
     say(

@@ -143,6 +143,10 @@ export class SyncClient extends EventEmitter {
       this.setLink('online');
       this.retryDelayMs = 500;
       void this.requestCatchUp();
+      // Beside the pull, not after it (docs/protocol.md §6.2): an answer's state goes in only
+      // if newer than the row held, so the order of the two does not matter, and a counter back
+      // from a long outage has its sales at central while it is still reading the news.
+      if (this.store.outboxCounts().queued > 0) this.requestFlush();
     });
     this.socket.on('disconnect', (reason) => {
       if (this.link !== 'refused') this.setLink(this.stopped ? 'offline' : 'connecting');
@@ -267,7 +271,7 @@ export class SyncClient extends EventEmitter {
 
   /** Sends the outbox now if online (after a sale or enrolment was queued). */
   kick(): void {
-    if (this.isOnline() && !this.catchUp.running) this.requestFlush();
+    if (this.isOnline()) this.requestFlush();
   }
 
   /** Resolves once the cursor reaches central's head and the outbox is empty, or rejects. */

@@ -121,6 +121,44 @@ describeEachDb('terminal replication', (dialect) => {
     }
   });
 
+  it('back from an outage, sends its outbox beside the pull, not after it', async () => {
+    const proxy = await startChaosProxy({ host: '127.0.0.1', port: Number(new URL(c.url).port) });
+    // Pages of 5 states: the pull back to the head takes many round trips.
+    const t = await startPairedTerminal(c, 'MUM-01', {
+      sync: { centralUrl: proxy.url, pullLimit: 5 },
+    });
+    try {
+      t.core.enrol({ mobile: '9833066666', name: 'Back Again', smsConsent: true });
+      await waitConverged(t.core, c.central);
+      proxy.setDown(true);
+      await waitFor('the terminal to see it is offline', () => t.core.status().link !== 'online');
+      t.core.recordSale(counterSale('BESIDE-1', '9833066666', [['ELEC', 500]]));
+      // 120 changes elsewhere while this counter is away.
+      for (let i = 0; i < 120; i += 1)
+        b.core.enrol({
+          mobile: `98331${String(i).padStart(5, '0')}`,
+          name: `Away ${'abcdefghijklmnopqrstuvwxyz'[i % 26] ?? ''}${'abcdefghij'[Math.floor(i / 26)] ?? ''}`,
+          smsConsent: false,
+        });
+      await waitConverged(b.core, c.central);
+      const head = await c.central.db.knex('change_seq').where('id', 1).first('head');
+      let cursorWhenSent: number | undefined;
+      t.core.sync.on('status', () => {
+        if (cursorWhenSent === undefined && t.core.status().pending === 0)
+          cursorWhenSent = t.core.store.cursor;
+      });
+      proxy.setDown(false);
+      await waitConverged(t.core, c.central);
+      expect(await c.central.db.knex('sales').where('bill_number', 'BESIDE-1')).toHaveLength(1);
+      // The sale was at central, and settled, while the pull was still short of the head.
+      expect(cursorWhenSent).toBeDefined();
+      expect(cursorWhenSent).toBeLessThan(Number((head as { head: number | string }).head));
+    } finally {
+      await t.close();
+      await proxy.close();
+    }
+  });
+
   it('keeps an item central refuses, with its error, for a manager to retry or set aside', async () => {
     const { t, proxy } = await proxiedTerminal();
     try {
