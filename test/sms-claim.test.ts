@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { migrateLatest, openDb, type Db } from '../central/db/connect.ts';
+import * as smsStore from '../central/db/sms-store.ts';
+import { inlineValues } from '../central/db/statement-batch.ts';
+import { createTestDatabase, describeEachDb, type TestDatabase } from './support/databases.ts';
+
+const NOW = new Date('2026-11-24T10:00:00.000Z');
+const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+
+describeEachDb('the SMS worker with a long history and a backlog', (dialect) => {
+  let database: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    db = openDb({
+      dataDir: database.env.DATA_DIR,
+      ...(database.env.DATABASE_URL ? { databaseUrl: database.env.DATABASE_URL } : {}),
+    });
+    await migrateLatest(db);
+    // 3,000 sent, 1,500 waiting for later, and four due, written in another order than due.
+    const row = (i: number, status: string, next: Date, expires = at(60)) => ({
+      kind: 'earn',
+      dedupe_key: `earn:${i}`,
+      mobile: '+919800000001',
+      template: 'earn',
+      text: 'x',
+      variables: '[]',
+      unicode: false,
+      segments: 1,
+      status,
+      created_at: at(-100),
+      next_attempt_at: next,
+      expires_at: expires,
+    });
+    const rows = [
+      ...Array.from({ length: 3_000 }, (_, i) => row(i, 'sent', at(-90))),
+      ...Array.from({ length: 1_500 }, (_, i) => row(3_000 + i, 'queued', at(5))),
+      row(9_001, 'retrying', at(-2)),
+      row(9_002, 'queued', at(-5)),
+      row(9_003, 'queued', at(-1)),
+      row(9_004, 'retrying', at(-3), at(-1)), // due, and overdue too
+    ];
+    for (let i = 0; i < rows.length; i += 500)
+      await db.knex('sms_outbox').insert(rows.slice(i, i + 500));
+    if (dialect === 'pg') await db.knex.raw('analyze sms_outbox');
+    else await db.knex.raw('analyze');
+  });
+  afterAll(async () => {
+    await db.knex.destroy();
+    await database.drop();
+  });
+
+  /** The plans of the statements `run` sends (in a transaction then rolled back), as one text. */
+  async function plansOf(run: (inTrx: Db) => Promise<unknown>): Promise<string> {
+    const sent: { sql: string; bindings: readonly unknown[] }[] = [];
+    const listen = (q: { sql: string; bindings?: readonly unknown[] }) => {
+      sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    };
+    db.knex.on('query', listen);
+    try {
+      await db.knex.transaction(async (trx) => {
+        await run({ ...db, knex: trx });
+        for (const q of sent.splice(0).filter((q) => !/^(begin|commit|rollback)/i.test(q.sql))) {
+          const explain = dialect === 'pg' ? 'explain ' : 'explain query plan ';
+          // PostgreSQL's text comes numbered ($1), SQLite's with '?'.
+          const result: unknown =
+            dialect === 'pg'
+              ? await trx.raw(explain + inlineValues(q.sql, q.bindings))
+              : await trx.raw(explain + q.sql, q.bindings as never);
+          const rows = (
+            dialect === 'pg' ? (result as { rows: unknown[] }).rows : result
+          ) as object[];
+          sent.push({ sql: rows.map((r) => Object.values(r).join(' ')).join('\n'), bindings: [] });
+        }
+        throw new Error('rolled back');
+      });
+    } catch (error) {
+      if ((error as Error).message !== 'rolled back') throw error;
+    } finally {
+      db.knex.off('query', listen);
+    }
+    return sent.map((s) => s.sql).join('\n');
+  }
+
+  it('claims the due messages in due order, read from the index of waiting messages', async () => {
+    const plan = await plansOf((inTrx) => smsStore.claimDue(inTrx, NOW, 2, 'w1'));
+    expect(plan).toContain('sms_outbox_due');
+    const claimed = await smsStore.claimDue(db, NOW, 2, 'w1');
+    // next_attempt_at −5 and −3 minutes: the earliest due, whatever their status or id.
+    expect(claimed.map((r) => r.id)).toEqual([4_502, 4_504]);
+    const again = await smsStore.claimDue(db, NOW, 10, 'w1');
+    expect(again.map((r) => r.id)).toEqual([4_501, 4_503]);
+  });
+
+  it('finds the overdue messages from the index of waiting messages', async () => {
+    const plan = await plansOf((inTrx) => smsStore.expireOverdue(inTrx.knex, NOW));
+    expect(plan).toContain('sms_outbox_expiring');
+    await db.knex('sms_outbox').where('id', 4_504).update({ status: 'retrying' });
+    const closed = await smsStore.expireOverdue(db.knex, NOW);
+    expect(closed.map((r) => r.id)).toEqual([4_504]);
+  });
+});
