@@ -4,7 +4,7 @@ import type { LedgerEntryView, Member } from '../../shared/protocol/api.ts';
 import type { MemberState } from '../../shared/protocol/sync.ts';
 import { STATE_COLUMNS, toState } from './sync-store.ts';
 import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
-import type { Later, StatementBatch } from './statement-batch.ts';
+import { writeNowOrIn, type Later, type StatementBatch } from './statement-batch.ts';
 
 /** A database handle or an open transaction. */
 export type Q = Knex | Knex.Transaction;
@@ -90,8 +90,7 @@ export async function insertIdempotent(
         ),
       ],
     );
-    if (batch) batch.add(statement, () => undefined);
-    else await statement;
+    await writeNowOrIn(statement, batch);
     return;
   }
   await q('idempotency_keys').insert(
@@ -572,7 +571,7 @@ export async function insertSales(
       ],
     );
     if (taken) {
-      taken.batch.add(statement, () => undefined);
+      taken.batch.add(statement);
       sales.forEach((s, i) => ids.set(s.key, taken.ids[i] ?? 0));
       return ids;
     }
@@ -660,7 +659,7 @@ export function insertEntriesIn(
   entries: NewEntryRow[],
   at: Date,
 ): void {
-  if (entries.length > 0) batch.add(entriesStatement(q, entries, at), () => undefined);
+  if (entries.length > 0) batch.add(entriesStatement(q, entries, at));
 }
 
 function entriesStatement(q: Q, entries: NewEntryRow[], at: Date) {

@@ -60,7 +60,7 @@ export async function insertOutbox(
 
 /** insertOutbox in a statement batch (PostgreSQL); the new rows' ids are not needed there. */
 export function insertOutboxIn(batch: StatementBatch, q: Q, rows: NewOutboxRow[], now: Date): void {
-  if (rows.length > 0) batch.add(outboxInsert(q, rows, now), () => undefined);
+  if (rows.length > 0) batch.add(outboxInsert(q, rows, now));
 }
 
 function outboxInsert(q: Q, rows: NewOutboxRow[], now: Date) {

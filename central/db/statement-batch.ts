@@ -43,21 +43,38 @@ export class StatementBatch {
     return this.statements.length;
   }
 
-  /** Adds a knex query; `parse` turns its rows into the value of the returned Later. */
-  add<T>(query: Renderable, parse: (rows: Record<string, unknown>[]) => T): Later<T> {
+  /**
+   * Adds a knex query; `parse` turns its rows into the value of the returned Later. Without
+   * `parse`, a write whose rows nobody reads.
+   */
+  add(query: Renderable): void;
+  add<T>(query: Renderable, parse: (rows: Record<string, unknown>[]) => T): Later<T>;
+  add<T>(query: Renderable, parse?: (rows: Record<string, unknown>[]) => T): Later<T> | void {
     const native = query.toSQL().toNative();
-    return this.addText(native.sql, native.bindings, parse);
+    if (parse) return this.addText(native.sql, native.bindings, parse);
+    this.addText(native.sql, native.bindings);
   }
 
-  /** Adds SQL text with $1… placeholders and their values. */
+  /** Adds SQL text with $1… placeholders and their values (`parse` as in add). */
+  addText(text: string, values: readonly unknown[]): void;
   addText<T>(
     text: string,
     values: readonly unknown[],
     parse: (rows: Record<string, unknown>[]) => T,
-  ): Later<T> {
+  ): Later<T>;
+  addText<T>(
+    text: string,
+    values: readonly unknown[],
+    parse?: (rows: Record<string, unknown>[]) => T,
+  ): Later<T> | void {
+    const sql = inlineValues(text, values);
+    if (!parse) {
+      this.statements.push({ sql, settle: () => undefined });
+      return;
+    }
     const later = new Later<T>();
     this.statements.push({
-      sql: inlineValues(text, values),
+      sql,
       settle: (rows) => {
         later.settle(parse(rows));
       },
@@ -80,6 +97,15 @@ export class StatementBatch {
       s.settle((results[i]?.rows ?? []) as Record<string, unknown>[]);
     });
   }
+}
+
+/** Runs a write now, or, given a batch, adds it there to run with the batch's others. */
+export async function writeNowOrIn(
+  query: Renderable & PromiseLike<unknown>,
+  batch: StatementBatch | undefined,
+): Promise<void> {
+  if (batch) batch.add(query);
+  else await query;
 }
 
 /**

@@ -199,11 +199,7 @@ export interface WriterOptions {
    * Reads the rollups' histories of the members `memberIds` selects, in the statement batch
    * that locks them (a sales batch on PostgreSQL); its value goes back to `rollups` in the pipe.
    */
-  rollupHistory?: (
-    batch: StatementBatch,
-    q: Knex.Transaction,
-    memberIds: Knex.QueryBuilder,
-  ) => Later<unknown>;
+  rollupHistory?: (batch: StatementBatch, memberIds: Knex.QueryBuilder) => Later<unknown>;
 }
 
 /**
@@ -375,9 +371,7 @@ export class LedgerWriter {
     const bills = store.findExistingBillsIn(reads, trx, billPairs(reference, sales));
     const saleIds = store.takeSaleIdsIn(reads, trx, sales.length);
     const rollupHistory =
-      lock && this.options.rollupHistory
-        ? this.options.rollupHistory(reads, trx, lock.ids)
-        : undefined;
+      lock && this.options.rollupHistory ? this.options.rollupHistory(reads, lock.ids) : undefined;
     await reads.run(trx);
     const locked = lock?.locked.value ?? [];
     return {

@@ -3,7 +3,12 @@ import type { Knex } from 'knex';
 import { INTERNAL_KEY_PREFIX } from '../../shared/protocol/api.ts';
 import type { Db } from '../db/connect.ts';
 import type { Q } from '../db/ledger-store.ts';
-import { transactionConnection, type Later, type StatementBatch } from '../db/statement-batch.ts';
+import {
+  transactionConnection,
+  writeNowOrIn,
+  type Later,
+  type StatementBatch,
+} from '../db/statement-batch.ts';
 import type { BatchFacts, RollupPipe } from '../ledger/writer.ts';
 import type { Logger } from '../log.ts';
 import { dayOf } from './days.ts';
@@ -450,7 +455,6 @@ export async function loadHistory(db: Db, q: Q, memberIds: number[]): Promise<Me
  */
 export function prefetchHistory(
   batch: StatementBatch,
-  _q: Q,
   memberIds: Knex.QueryBuilder,
 ): Later<MemberHistory> {
   const ids = memberIds.toSQL().toNative();
@@ -591,7 +595,7 @@ export async function applyDelta(
       bindings.push(JSON.stringify(sorted(t)));
     });
     const text = `with ${parts.join(',\n')} select 1`;
-    if (batch) batch.addText(text, bindings, () => undefined);
+    if (batch) batch.addText(text, bindings);
     else await pgQuery(q, text, bindings);
     return;
   }
@@ -674,11 +678,8 @@ export function rollupHook(
     return async (stamped) => {
       const daily = [delta.bills, delta.enrolments, delta.points, delta.sales, delta.visits];
       if (daily.every((t) => t.rows.size === 0)) return;
-      if (pg && !stamped) {
-        const lock = 'select head from change_seq where id = 1 for update';
-        if (writes) writes.addText(lock, [], () => undefined);
-        else await trx.raw(lock);
-      }
+      if (pg && !stamped)
+        await writeNowOrIn(trx.raw('select head from change_seq where id = 1 for update'), writes);
       await applyDelta(db, trx, delta, daily, writes);
     };
   };
