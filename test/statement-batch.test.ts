@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { inlineValues, literal, StatementBatch } from '../central/db/statement-batch.ts';
+import {
+  foldedTransaction,
+  inlineValues,
+  literal,
+  StatementBatch,
+} from '../central/db/statement-batch.ts';
 import { describePg } from './support/databases.ts';
 import { createPgDatabase } from './support/postgres.ts';
 import { newKey, startTestCentral, type TestCentral } from './support/central.ts';
@@ -52,7 +57,8 @@ describePg('a statement batch on PostgreSQL', () => {
   beforeAll(async () => {
     const database = await createPgDatabase('sl_test_batch');
     drop = () => database.drop();
-    knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
+    // One connection: what a test sees after a transaction ran on the connection it used.
+    knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 1 } });
     await knex.schema.createTable('notes', (t) => {
       t.increments('id');
       t.text('body').notNullable();
@@ -115,6 +121,104 @@ describePg('a statement batch on PostgreSQL', () => {
     expect(() => later?.value).toThrow(/before its statement batch ran/);
     expect(Number((await knex('notes').count({ n: '*' }))[0]?.n)).toBe(before);
   });
+
+  const count = async () => Number((await knex('notes').count({ n: '*' }))[0]?.n);
+
+  /**
+   * Runs `scope` and returns the messages sent to PostgreSQL meanwhile, by any connection, with
+   * the error it failed with.
+   */
+  const sentDuring = async (scope: () => Promise<unknown>) => {
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    let error: unknown;
+    try {
+      await scope();
+    } catch (e) {
+      error = e;
+    }
+    const sent = spy.mock.calls.map((args) => {
+      const first: unknown = args[0];
+      return typeof first === 'string' ? first : ((first as { text?: string }).text ?? '');
+    });
+    spy.mockRestore();
+    return { sent, error };
+  };
+
+  it('sends BEGIN with the first batch and COMMIT with the last: two messages in all', async () => {
+    const before = await count();
+    const { sent, error } = await sentDuring(() =>
+      foldedTransaction(knex, async (trx) => {
+        const reads = new StatementBatch();
+        const n = reads.addText('select count(*)::int as n from notes', [], (r) => r[0]?.n);
+        await reads.run(trx);
+        const writes = new StatementBatch();
+        writes.add(trx('notes').insert({ body: `after ${String(n.value)}` }));
+        await writes.run(trx, { commit: true });
+      }),
+    );
+    expect(error).toBeUndefined();
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/^BEGIN;\nselect count/);
+    expect(sent[1]).toMatch(/^insert into "notes".*;\nCOMMIT$/);
+    expect(await count()).toBe(before + 1);
+    // The connection went back to the pool out of any transaction.
+    const open = await knex.raw<{ rows: { open: boolean }[] }>(
+      'select pg_current_xact_id_if_assigned() is not null as open',
+    );
+    expect(open.rows[0]?.open).toBe(false);
+  });
+
+  it('a failing statement in the message with COMMIT commits nothing; the connection recovers', async () => {
+    const before = await count();
+    await expect(
+      foldedTransaction(knex, async (trx) => {
+        const writes = new StatementBatch();
+        writes.add(trx('notes').insert({ body: 'kept?' }));
+        writes.addText('select 1 / 0', []);
+        await writes.run(trx, { commit: true });
+      }),
+    ).rejects.toThrow(/division by zero/);
+    expect(await count()).toBe(before);
+    await knex('notes').insert({ body: 'next' });
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('sends BEGIN alone ahead of a parameterised statement, so a rollback still undoes it', async () => {
+    const before = await count();
+    const { sent, error } = await sentDuring(() =>
+      foldedTransaction(knex, async (trx) => {
+        await trx('notes').insert({ body: 'undone' });
+        throw new Error('changed my mind');
+      }),
+    );
+    expect(String(error)).toMatch(/changed my mind/);
+    expect(await count()).toBe(before);
+    expect(sent[0]).toBe('BEGIN');
+    expect(sent[1]).toMatch(/^insert into "notes"/);
+    expect(sent.at(-1)).toBe('ROLLBACK');
+  });
+
+  it('refuses a statement after the COMMIT went out, and sends nothing for an empty one', async () => {
+    const { sent, error } = await sentDuring(async () => {
+      await expect(
+        foldedTransaction(knex, async (trx) => {
+          const writes = new StatementBatch();
+          writes.add(trx('notes').insert({ body: 'committed' }));
+          await writes.run(trx, { commit: true });
+          await trx('notes').insert({ body: 'too late' });
+        }),
+      ).rejects.toThrow(/after its transaction committed/);
+      await foldedTransaction(knex, () => Promise.resolve());
+    });
+    expect(error).toBeUndefined();
+    const bodies = async (body: string) =>
+      Number((await knex('notes').where({ body }).count({ n: '*' }))[0]?.n);
+    expect(await bodies('too late')).toBe(0);
+    expect(await bodies('committed')).toBe(1);
+    // The insert with its COMMIT, then knex's ROLLBACK (a no-op) after the refused statement;
+    // nothing at all for the empty transaction.
+    expect(sent.map((t) => t.split('\n').at(-1))).toEqual(['COMMIT', 'ROLLBACK']);
+  });
 });
 
 describePg('the ledger writer on PostgreSQL', () => {
@@ -130,7 +234,7 @@ describePg('the ledger writer on PostgreSQL', () => {
     c = await startTestCentral('pg');
   });
 
-  /** Sends a sale and returns the answer and the statements of its transaction's connection. */
+  /** Sends a sale and returns the answer and the messages its transaction sent PostgreSQL. */
   const recordedSale = async (body: unknown) => {
     // Every query of this process, with the connection (this) that sent it.
     const spy = vi.spyOn(pg.Client.prototype, 'query');
@@ -155,7 +259,7 @@ describePg('the ledger writer on PostgreSQL', () => {
     const writes = sent.find((x) => x.text.includes('insert into sales'));
     const onConnection = sent.filter((x) => x.client === writes?.client).map((x) => x.text);
     const begin = onConnection.findIndex((t) => /^BEGIN/i.test(t));
-    const commit = onConnection.findIndex((t) => /^COMMIT/i.test(t));
+    const commit = onConnection.findIndex((t) => /(^|;\s*)COMMIT;?\s*$/i.test(t));
     return { answer, transaction: writes ? onConnection.slice(begin, commit + 1) : [] };
   };
   const firstWords = (statements: string[]) =>
@@ -164,7 +268,7 @@ describePg('the ledger writer on PostgreSQL', () => {
     await c.close();
   });
 
-  it('writes a batch of sales in four round trips: begin, reads, writes, commit', async () => {
+  it('writes a batch of sales in two round trips: BEGIN with the reads, the writes with COMMIT', async () => {
     const mobile = '+919812345670';
     const enrolled = await c.request('POST', '/api/members', {
       token: c.tokens.cashier,
@@ -185,10 +289,12 @@ describePg('the ledger writer on PostgreSQL', () => {
     const { answer, transaction } = await recordedSale(sale(mobile));
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(answer.body).toMatchObject({ points: 20, balanceAfter: 40 });
-    expect(firstWords(transaction)).toEqual(['BEGIN', 'SELECT', 'WITH', 'COMMIT']);
-    expect(transaction[1]).toMatch(/for update;[\s\S]*idempotency_keys[\s\S]*nextval/);
-    expect(transaction[2]).toMatch(
-      /insert into sales[\s\S]*ledger_entries[\s\S]*idempotency_keys[\s\S]*change_seq/,
+    expect(firstWords(transaction)).toEqual(['BEGIN', 'WITH']);
+    expect(transaction[0]).toMatch(
+      /^BEGIN;[\s\S]*for update;[\s\S]*idempotency_keys[\s\S]*nextval/,
+    );
+    expect(transaction[1]).toMatch(
+      /insert into sales[\s\S]*ledger_entries[\s\S]*idempotency_keys[\s\S]*change_seq[\s\S]*;\s*COMMIT$/,
     );
 
     // What it wrote is what the step-by-step path writes: the ledger, the balance, the stamp.
@@ -243,19 +349,12 @@ describePg('the ledger writer on PostgreSQL', () => {
     expect(late.answer.status, JSON.stringify(late.answer.body)).toBe(201);
     expect(late.answer.body).toMatchObject({ memberId: earlierId, balanceAfter: 20 });
     // One more to lock the earlier holder, one more for that member's report history.
-    expect(firstWords(late.transaction)).toEqual([
-      'BEGIN',
-      'SELECT',
-      'SELECT',
-      'SELECT',
-      'WITH',
-      'COMMIT',
-    ]);
-    expect(late.transaction[2]).toMatch(/for update$/);
+    expect(firstWords(late.transaction)).toEqual(['BEGIN', 'SELECT', 'SELECT', 'WITH']);
+    expect(late.transaction[1]).toMatch(/for update$/);
 
     const today = await recordedSale(sale(number));
     expect(today.answer.body).toMatchObject({ memberId: presentId, balanceAfter: 20 });
-    expect(firstWords(today.transaction)).toEqual(['BEGIN', 'SELECT', 'WITH', 'COMMIT']);
+    expect(firstWords(today.transaction)).toEqual(['BEGIN', 'WITH']);
     const balances = await knex('members').whereIn('id', [earlierId, presentId]).orderBy('id');
     expect(balances.map((m: { balance: number }) => m.balance)).toEqual([20, 20]);
   });

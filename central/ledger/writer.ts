@@ -16,7 +16,7 @@ import type {
 import { AppError } from '../errors.ts';
 import { fromDbTime, type Db } from '../db/connect.ts';
 import * as store from '../db/ledger-store.ts';
-import { StatementBatch, type Later } from '../db/statement-batch.ts';
+import { foldedTransaction, StatementBatch, type Later } from '../db/statement-batch.ts';
 import type { Clock } from '../time.ts';
 import { GroupCommitter } from './group-commit.ts';
 
@@ -323,11 +323,15 @@ export class LedgerWriter {
   /** One transaction for the batch; after it commits, tells the sync layer what changed. */
   private async commit(commands: WriteCommand[]): Promise<(WriteOutcome | Error)[]> {
     const sink: { stamp?: store.Stamp } = {};
-    const results = await this.options.db.knex.transaction(async (trx) => {
+    const { db } = this.options;
+    const scope = async (trx: Knex.Transaction) => {
       const answers = await this.applyBatch(trx, commands, sink);
       await this.options.beforeCommit?.();
       return answers;
-    });
+    };
+    const results = await (db.dialect === 'pg'
+      ? foldedTransaction(db.knex, scope)
+      : db.knex.transaction(scope));
     const stamp = sink.stamp;
     if (stamp) {
       this.options.onCommitted?.(stamp);
@@ -1065,7 +1069,8 @@ export class LedgerWriter {
     if (writes) {
       const stamped = store.stampMembersIn(writes, trx, dirty, now);
       await finishRollups?.(stamped !== undefined);
-      await writes.run(trx);
+      // The COMMIT goes with the writes, unless a test waits before it.
+      await writes.run(trx, { commit: !this.options.beforeCommit });
       stamp = stamped?.value;
     } else {
       stamp = await store.stampMembers(db, trx, dirty, now);
