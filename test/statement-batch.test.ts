@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import {
+  CommittedThenFailed,
   foldedTransaction,
   inlineValues,
   literal,
@@ -53,10 +54,12 @@ describe('literals for the simple query protocol', () => {
 describePg('a statement batch on PostgreSQL', () => {
   let knex: Knex;
   let drop: () => Promise<void>;
+  let url: string;
 
   beforeAll(async () => {
     const database = await createPgDatabase('sl_test_batch');
     drop = () => database.drop();
+    url = database.url;
     // One connection: what a test sees after a transaction ran on the connection it used.
     knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 1 } });
     await knex.schema.createTable('notes', (t) => {
@@ -218,6 +221,81 @@ describePg('a statement batch on PostgreSQL', () => {
     // The insert with its COMMIT, then knex's ROLLBACK (a no-op) after the refused statement;
     // nothing at all for the empty transaction.
     expect(sent.map((t) => t.split('\n').at(-1))).toEqual(['COMMIT', 'ROLLBACK']);
+  });
+
+  /** Bodies in the table as another connection sees them (committed rows only). */
+  const committedBodies = async (body: string) => {
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      return (await other.query('select count(*)::int as n from notes where body = $1', [body]))
+        .rows[0].n as number;
+    } finally {
+      await other.end();
+    }
+  };
+
+  it('lets nothing slip behind a COMMIT on its way, nor ahead of a BEGIN sent alone', async () => {
+    let racing: Promise<string> | undefined;
+    await foldedTransaction(knex, async (trx) => {
+      const writes = new StatementBatch();
+      writes.add(trx('notes').insert({ body: 'with the commit' }));
+      const committing = writes.run(trx, { commit: true });
+      // Not awaited: sent while the COMMIT is on its way, it would run outside the transaction.
+      racing = trx('notes')
+        .insert({ body: 'racing the commit' })
+        .then(
+          () => 'ran',
+          (e: unknown) => String(e),
+        );
+      await committing;
+    });
+    expect(await racing).toMatch(/after its transaction committed/);
+    expect(await committedBodies('racing the commit')).toBe(0);
+    expect(await committedBodies('with the commit')).toBe(1);
+
+    // A statement sent without waiting, then a failure: BEGIN, the statement, ROLLBACK, in
+    // that order, so the rollback undoes it.
+    let early: Promise<unknown> | undefined;
+    await expect(
+      foldedTransaction(knex, (trx) => {
+        early = trx('notes')
+          .insert({ body: 'before the failure' })
+          .then(
+            () => 'ran',
+            (e: unknown) => String(e),
+          );
+        return Promise.reject(new Error('failed at once'));
+      }),
+    ).rejects.toThrow(/failed at once/);
+    await early;
+    expect(await committedBodies('before the failure')).toBe(0);
+  });
+
+  it('tells a failure after the COMMIT apart, and refuses a COMMIT inside a savepoint', async () => {
+    const failed = foldedTransaction(knex, async (trx) => {
+      const writes = new StatementBatch();
+      writes.add(trx('notes').insert({ body: 'committed, then a bug' }).returning('id'), () => {
+        throw new Error('a parser bug');
+      });
+      await writes.run(trx, { commit: true });
+    });
+    await expect(failed).rejects.toBeInstanceOf(CommittedThenFailed);
+    await expect(failed).rejects.toThrow(/committed, then failed: a parser bug/);
+    expect(await committedBodies('committed, then a bug')).toBe(1);
+
+    await expect(
+      foldedTransaction(knex, async (trx) => {
+        await trx('notes').insert({ body: 'outer' });
+        await trx.transaction(async (inner) => {
+          const writes = new StatementBatch();
+          writes.add(inner('notes').insert({ body: 'inner' }));
+          await writes.run(inner, { commit: true });
+        });
+      }),
+    ).rejects.toThrow(/inside a savepoint/);
+    expect(await committedBodies('outer')).toBe(0);
+    expect(await committedBodies('inner')).toBe(0);
   });
 });
 

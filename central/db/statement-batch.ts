@@ -98,8 +98,9 @@ export class StatementBatch {
     const texts = statements.map((s) => s.sql);
     if (begin) texts.unshift('BEGIN');
     if (commit) texts.push('COMMIT');
-    const result = (await connection.query(texts.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
-    if (commit) fold.committed();
+    const sql = texts.join(';\n');
+    const result = (await (fold ? fold.send(sql, commit) : connection.query(sql))) as
+      pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(result) ? result : [result];
     if (results.length !== texts.length) {
       throw new Error(`${texts.length} statements gave ${results.length} results`);
@@ -111,18 +112,30 @@ export class StatementBatch {
   }
 }
 
+/** A transaction that committed (its COMMIT went with a batch) and failed after. */
+export class CommittedThenFailed extends Error {
+  constructor(cause: unknown) {
+    super(
+      `the transaction committed, then failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'CommittedThenFailed';
+  }
+}
+
 type QueryCallback = (error: Error | null, result?: pg.QueryResult) => void;
 
 /**
  * Holds a knex transaction's BEGIN back so that the first StatementBatch run in it carries it,
  * and answers knex's COMMIT itself once a batch has carried the COMMIT (see foldedTransaction).
- * Whatever else is sent first gets its BEGIN sent ahead of it, so the transaction is the same
- * whichever path the writer takes.
+ * Whatever else is sent first gets its BEGIN queued just ahead of it, so the transaction is the
+ * same whichever path the writer takes. From the moment a COMMIT is on its way, only knex's
+ * ROLLBACK (after a failure) may follow: anything else would run outside the transaction.
  */
 class Fold {
-  private beginHeld = false;
-  private begun = false;
-  private isCommitted = false;
+  private state: 'new' | 'held' | 'open' | 'committing' | 'committed' | 'ended' = 'new';
+  /** Savepoints (nested knex transactions) open: a COMMIT inside one would end the outer. */
+  private savepoints = 0;
   private readonly original: (...args: unknown[]) => unknown;
   private readonly connection: pg.ClientBase;
 
@@ -134,20 +147,37 @@ class Fold {
     (connection as unknown as { query: unknown }).query = (...args: unknown[]) => this.query(args);
   }
 
+  get committed(): boolean {
+    return this.state === 'committed';
+  }
+
   detach(): void {
     delete (this.connection as unknown as { query?: unknown }).query;
   }
 
   /** True once: the caller's message is to begin with BEGIN. */
   takeBegin(): boolean {
-    if (!this.beginHeld) return false;
-    this.beginHeld = false;
-    this.begun = true;
+    if (this.state !== 'held') return false;
+    this.state = 'open';
     return true;
   }
 
-  committed(): void {
-    this.isCommitted = true;
+  /** Sends a batch's message; with `commit`, the message ends the transaction. */
+  async send(sql: string, commit: boolean): Promise<unknown> {
+    if (this.state === 'committing' || this.state === 'committed') {
+      throw new Error('a statement after its transaction committed');
+    }
+    if (!commit) return this.original(sql);
+    if (this.savepoints > 0) throw new Error('a COMMIT inside a savepoint would end the outer');
+    this.state = 'committing';
+    try {
+      const result = await (this.original(sql) as Promise<unknown>);
+      this.state = 'committed';
+      return result;
+    } catch (error) {
+      this.state = 'open'; // failed, so not committed: knex's ROLLBACK follows
+      throw error;
+    }
   }
 
   private query(args: unknown[]): unknown {
@@ -155,35 +185,32 @@ class Fold {
     const text = typeof first === 'string' ? first : (first as { text?: unknown } | null)?.text;
     const last = args.at(-1);
     const callback = typeof last === 'function' ? (last as QueryCallback) : undefined;
-    if (text === 'BEGIN;' && !this.begun && !this.beginHeld) {
-      this.beginHeld = true;
+    const rollback = typeof text === 'string' && /^ROLLBACK\b/i.test(text);
+    if (this.state === 'new' && text === 'BEGIN;') {
+      this.state = 'held';
       return answer(callback, 'BEGIN');
     }
-    if (this.beginHeld && typeof text === 'string' && /^(COMMIT;|ROLLBACK)/i.test(text)) {
+    if (this.state === 'held' && (text === 'COMMIT;' || rollback)) {
       // Nothing was sent in it: there is nothing to end either.
-      this.beginHeld = false;
-      return answer(callback, text.startsWith('C') ? 'COMMIT' : 'ROLLBACK');
+      this.state = 'ended';
+      return answer(callback, rollback ? 'ROLLBACK' : 'COMMIT');
     }
-    if (this.isCommitted) {
-      if (text === 'COMMIT;') return answer(callback, 'COMMIT');
-      // knex's ROLLBACK after a failure past the commit changes nothing (PostgreSQL warns).
-      if (typeof text !== 'string' || !/^ROLLBACK\b/i.test(text)) {
-        return answer(callback, 'COMMIT', new Error('a statement after its transaction committed'));
-      }
+    if (this.state === 'committed' && text === 'COMMIT;') return answer(callback, 'COMMIT');
+    if ((this.state === 'committing' || this.state === 'committed') && !rollback) {
+      // (knex's ROLLBACK after a failure past the commit changes nothing; PostgreSQL warns.)
+      return answer(callback, 'COMMIT', new Error('a statement after its transaction committed'));
     }
-    if (!this.takeBegin()) return this.original(...args);
-    // Not a message BEGIN can join (a parameterised statement): BEGIN goes alone, first.
-    const begin = this.original('BEGIN') as Promise<unknown>;
-    if (callback) {
-      begin.then(
-        () => this.original(...args),
-        (error: unknown) => {
-          callback(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-      return undefined;
+    if (typeof text === 'string') {
+      if (/^SAVEPOINT\b/i.test(text)) this.savepoints += 1;
+      else if (/^(RELEASE|ROLLBACK TO) SAVEPOINT\b/i.test(text)) this.savepoints -= 1;
     }
-    return begin.then(() => this.original(...args));
+    if (this.takeBegin()) {
+      // Not a message BEGIN can join (a parameterised statement): BEGIN goes alone, queued in
+      // the same turn so that nothing sent meanwhile can come between. It fails only with the
+      // connection, and then so does the statement after it.
+      (this.original('BEGIN') as Promise<unknown>).catch(() => undefined);
+    }
+    return this.original(...args);
   }
 }
 
@@ -206,7 +233,8 @@ const folds = new WeakMap<pg.ClientBase, Fold>();
  * A knex transaction on PostgreSQL in two round trips fewer: its BEGIN goes out with the first
  * StatementBatch run in it, and its COMMIT with the batch run with `commit` (knex's own COMMIT is
  * then answered without a round trip). The scope may still send anything through the
- * transaction as usual; only a statement after the folded COMMIT fails.
+ * transaction as usual; only a statement after the folded COMMIT fails. A scope that fails after
+ * its COMMIT went out rejects with CommittedThenFailed: what it wrote is there.
  */
 export async function foldedTransaction<T>(
   knex: Knex,
@@ -221,6 +249,9 @@ export async function foldedTransaction<T>(
   folds.set(connection, fold);
   try {
     return await knex.transaction(scope, { connection });
+  } catch (error) {
+    // Its callers must not take it for a transaction that wrote nothing.
+    throw fold.committed ? new CommittedThenFailed(error) : error;
   } finally {
     folds.delete(connection);
     fold.detach();

@@ -295,6 +295,8 @@ export class LedgerWriter {
     try {
       return await this.commit(commands);
     } catch (error) {
+      // Every command alone, again; after a CommittedThenFailed (a bug past the COMMIT) the
+      // idempotency keys make those retries replays of what committed.
       if (commands.length > 1) {
         const results: (WriteOutcome | Error)[] = [];
         for (const command of commands) results.push(...(await this.runBatch([command])));
