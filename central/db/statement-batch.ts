@@ -136,6 +136,7 @@ class Fold {
   private state: 'new' | 'held' | 'open' | 'committing' | 'committed' | 'ended' = 'new';
   /** Savepoints (nested knex transactions) open: a COMMIT inside one would end the outer. */
   private savepoints = 0;
+  private tail: Promise<unknown> = Promise.resolve();
   private readonly original: (...args: unknown[]) => unknown;
   private readonly connection: pg.ClientBase;
 
@@ -167,11 +168,11 @@ class Fold {
     if (this.state === 'committing' || this.state === 'committed') {
       throw new Error('a statement after its transaction committed');
     }
-    if (!commit) return this.original(sql);
+    if (!commit) return this.enqueue([sql]);
     if (this.savepoints > 0) throw new Error('a COMMIT inside a savepoint would end the outer');
     this.state = 'committing';
     try {
-      const result = await (this.original(sql) as Promise<unknown>);
+      const result = await this.enqueue([sql]);
       this.state = 'committed';
       return result;
     } catch (error) {
@@ -205,12 +206,31 @@ class Fold {
       else if (/^(RELEASE|ROLLBACK TO) SAVEPOINT\b/i.test(text)) this.savepoints -= 1;
     }
     if (this.takeBegin()) {
-      // Not a message BEGIN can join (a parameterised statement): BEGIN goes alone, queued in
-      // the same turn so that nothing sent meanwhile can come between. It fails only with the
-      // connection, and then so does the statement after it.
-      (this.original('BEGIN') as Promise<unknown>).catch(() => undefined);
+      // Not a message BEGIN can join (a parameterised statement): BEGIN goes alone, first. It
+      // fails only with the connection, and then so does the statement after it.
+      this.enqueue(['BEGIN']).catch(() => undefined);
     }
-    return this.original(...args);
+    if (!callback) return this.enqueue(args);
+    this.enqueue(args.slice(0, -1)).then(
+      (result) => {
+        callback(null, result as pg.QueryResult);
+      },
+      (error: unknown) => {
+        callback(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    return undefined;
+  }
+
+  /**
+   * Sends a query once every one sent before it has its answer, in the order asked: so nothing
+   * can come between a lone BEGIN and its statement, and the client is never asked for a query
+   * while one runs (node-postgres queues those itself, but that is deprecated).
+   */
+  private enqueue(args: unknown[]): Promise<unknown> {
+    const sent = this.tail.then(() => this.original(...args) as Promise<unknown>);
+    this.tail = sent.catch(() => undefined);
+    return sent;
   }
 }
 
