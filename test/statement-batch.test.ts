@@ -24,6 +24,11 @@ const AWKWARD = [
   '',
 ];
 
+/** The SQL text of a node-postgres query(), given as a string or a config. */
+function textOf(first: unknown): string {
+  return typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+}
+
 describe('literals for the simple query protocol', () => {
   it('writes values as PostgreSQL reads them back, parameters in any order', () => {
     expect(literal(null)).toBe('NULL');
@@ -127,6 +132,18 @@ describePg('a statement batch on PostgreSQL', () => {
 
   const count = async () => Number((await knex('notes').count({ n: '*' }))[0]?.n);
 
+  /** Bodies in the table as another connection sees them (committed rows only). */
+  const committedBodies = async (body: string) => {
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      return (await other.query('select count(*)::int as n from notes where body = $1', [body]))
+        .rows[0].n as number;
+    } finally {
+      await other.end();
+    }
+  };
+
   /**
    * Runs `scope` and returns the messages sent to PostgreSQL meanwhile, by any connection, with
    * the error it failed with.
@@ -151,10 +168,7 @@ describePg('a statement batch on PostgreSQL', () => {
     } catch (e) {
       error = e;
     }
-    const sent = spy.mock.calls.map((args) => {
-      const first: unknown = args[0];
-      return typeof first === 'string' ? first : ((first as { text?: string }).text ?? '');
-    });
+    const sent = spy.mock.calls.map((args) => textOf(args[0]));
     spy.mockRestore();
     return { sent, error, queuedBehind };
   };
@@ -226,26 +240,12 @@ describePg('a statement batch on PostgreSQL', () => {
       await foldedTransaction(knex, () => Promise.resolve());
     });
     expect(error).toBeUndefined();
-    const bodies = async (body: string) =>
-      Number((await knex('notes').where({ body }).count({ n: '*' }))[0]?.n);
-    expect(await bodies('too late')).toBe(0);
-    expect(await bodies('committed')).toBe(1);
+    expect(await committedBodies('too late')).toBe(0);
+    expect(await committedBodies('committed')).toBe(1);
     // The insert with its COMMIT, then knex's ROLLBACK (a no-op) after the refused statement;
     // nothing at all for the empty transaction.
     expect(sent.map((t) => t.split('\n').at(-1))).toEqual(['COMMIT', 'ROLLBACK']);
   });
-
-  /** Bodies in the table as another connection sees them (committed rows only). */
-  const committedBodies = async (body: string) => {
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    try {
-      return (await other.query('select count(*)::int as n from notes where body = $1', [body]))
-        .rows[0].n as number;
-    } finally {
-      await other.end();
-    }
-  };
 
   it('lets nothing slip behind a COMMIT on its way, nor ahead of a BEGIN sent alone', async () => {
     let racing: Promise<string> | undefined;
@@ -342,12 +342,10 @@ describePg('the ledger writer on PostgreSQL', () => {
       });
     } finally {
       // Read before mockRestore, which also forgets the calls.
-      sent = spy.mock.calls.map((args, i) => {
-        const first: unknown = args[0];
-        const text =
-          typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
-        return { client: spy.mock.contexts[i], text };
-      });
+      sent = spy.mock.calls.map((args, i) => ({
+        client: spy.mock.contexts[i],
+        text: textOf(args[0]),
+      }));
       spy.mockRestore();
     }
     const writes = sent.find((x) => x.text.includes('insert into sales'));

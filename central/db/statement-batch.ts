@@ -165,9 +165,7 @@ class Fold {
 
   /** Sends a batch's message; with `commit`, the message ends the transaction. */
   async send(sql: string, commit: boolean): Promise<unknown> {
-    if (this.state === 'committing' || this.state === 'committed') {
-      throw new Error('a statement after its transaction committed');
-    }
+    if (this.state === 'committing' || this.state === 'committed') throw afterCommit();
     if (!commit) return this.enqueue([sql]);
     if (this.savepoints > 0) throw new Error('a COMMIT inside a savepoint would end the outer');
     this.state = 'committing';
@@ -199,7 +197,7 @@ class Fold {
     if (this.state === 'committed' && text === 'COMMIT;') return answer(callback, 'COMMIT');
     if ((this.state === 'committing' || this.state === 'committed') && !rollback) {
       // (knex's ROLLBACK after a failure past the commit changes nothing; PostgreSQL warns.)
-      return answer(callback, 'COMMIT', new Error('a statement after its transaction committed'));
+      return answer(callback, 'COMMIT', afterCommit());
     }
     if (typeof text === 'string') {
       if (/^SAVEPOINT\b/i.test(text)) this.savepoints += 1;
@@ -234,6 +232,11 @@ class Fold {
   }
 }
 
+/** What a statement sent once its transaction's COMMIT went out gets. */
+function afterCommit(): Error {
+  return new Error('a statement after its transaction committed');
+}
+
 /** Answers a query without sending it, in whichever form it was asked (callback or promise). */
 function answer(callback: QueryCallback | undefined, command: string, error?: Error): unknown {
   const result = { command, rowCount: null, oid: 0, rows: [], fields: [] } as pg.QueryResult;
@@ -260,10 +263,7 @@ export async function foldedTransaction<T>(
   knex: Knex,
   scope: (trx: Knex.Transaction) => Promise<T>,
 ): Promise<T> {
-  const client = knex.client as unknown as {
-    acquireConnection(): Promise<pg.ClientBase>;
-    releaseConnection(connection: pg.ClientBase): Promise<unknown>;
-  };
+  const client = poolOf(knex);
   const connection = await client.acquireConnection();
   const fold = new Fold(connection);
   folds.set(connection, fold);
@@ -294,8 +294,15 @@ export async function writeNowOrIn(
  * one message, or a named statement.
  */
 export function transactionConnection(trx: Knex.Transaction): Promise<pg.ClientBase> {
-  const client = trx.client as unknown as { acquireConnection(): Promise<pg.ClientBase> };
-  return client.acquireConnection();
+  return poolOf(trx).acquireConnection();
+}
+
+/** knex's client as the pool it is: a connection out, and back. */
+function poolOf(knex: Knex): {
+  acquireConnection(): Promise<pg.ClientBase>;
+  releaseConnection(connection: pg.ClientBase): Promise<unknown>;
+} {
+  return knex.client as never;
 }
 
 /** Writes $n placeholders as literals of their values. */
