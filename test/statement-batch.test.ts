@@ -1,4 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  afterAll,
+  beforeAll,
+  describe,
+  expect,
+  it,
+  onTestFinished,
+  vi,
+  type MockInstance,
+} from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import {
@@ -23,6 +32,12 @@ const AWKWARD = [
   'new\nline\ttab',
   '',
 ];
+
+/** A PREPARE in a message and the EXECUTE after it: the name and the statement's text. */
+const PREPARED = /PREPARE (sb_\d+) AS ([\s\S]*?);\nEXECUTE \1\b/g;
+
+/** A message of prepared statements only (each with its values on one line), then COMMIT. */
+const BY_NAME_AND_COMMIT = /^(EXECUTE sb_\d+\(.*\);\n)+COMMIT$/;
 
 /** The SQL text of a node-postgres query(), given as a string or a config. */
 function textOf(first: unknown): string {
@@ -173,6 +188,93 @@ describePg('a statement batch on PostgreSQL', () => {
     return { sent, error, queuedBehind };
   };
 
+  it('prepares a statement the second time its connection sends it, then sends it by name', async () => {
+    const echo = async () => {
+      const { sent, error } = await sentDuring(() =>
+        knex.transaction(async (trx) => {
+          const batch = new StatementBatch();
+          const row = batch.addText(
+            'select $1::text as body, $2::int[] as ids, $3::jsonb as doc, $4::boolean as yes',
+            [AWKWARD[1], [7, 8], JSON.stringify({ path: AWKWARD[2] }), true],
+            (rows) => rows[0],
+          );
+          const none = batch.addText('select 41 + 1 as n', [], (rows) => rows[0]?.n);
+          await batch.run(trx);
+          return [row.value, none.value];
+        }),
+      );
+      expect(error).toBeUndefined();
+      expect(sent).toHaveLength(3); // BEGIN, the batch, COMMIT
+      return sent[1] ?? '';
+    };
+    const prepared = async () =>
+      (
+        await knex.raw<{ rows: { statement: string }[] }>(
+          "select statement from pg_prepared_statements where statement like '%41 + 1%'",
+        )
+      ).rows.length;
+    const before = await prepared();
+    // Values go the same way (as literals) whether the text is sent whole or by name.
+    const messages = [await echo(), await echo(), await echo()];
+    expect(messages[0]).toMatch(/^select '.*'::text as body/);
+    expect(messages[0]).not.toMatch(/PREPARE|EXECUTE/);
+    expect(messages[1]).toMatch(
+      /PREPARE sb_\d+ AS select \$1::text as body[\s\S]*EXECUTE sb_\d+\(/,
+    );
+    expect(messages[1]).toMatch(/PREPARE sb_\d+ AS select 41 \+ 1 as n;\nEXECUTE sb_\d+$/);
+    expect(messages[2]).toMatch(/^EXECUTE sb_\d+\('[^\n]*;\nEXECUTE sb_\d+$/);
+    // Both, in one message (pg_prepared_statements shows a PREPARE's whole message).
+    expect(await prepared()).toBe(before + 2);
+  });
+
+  it('after a failed message, prepares afresh what that message may not have prepared', async () => {
+    const text = "select 'retried' as what, $1::int as n";
+    const run = (failFirst: boolean) =>
+      knex.transaction(async (trx) => {
+        const batch = new StatementBatch();
+        if (failFirst) batch.addText('select 1 / 0', []);
+        const got = batch.addText(text, [7], (rows) => rows[0]);
+        await batch.run(trx);
+        return got.value;
+      });
+    await expect(run(false)).resolves.toEqual({ what: 'retried', n: 7 }); // seen once
+    // Seen twice, so prepared in this message, but the PREPARE never ran: the division failed.
+    await expect(run(true)).rejects.toThrow(/division by zero/);
+    // Not executed by a name that does not exist: seen anew, then prepared anew.
+    const { sent, error } = await sentDuring(async () => {
+      expect(await run(false)).toEqual({ what: 'retried', n: 7 });
+      expect(await run(false)).toEqual({ what: 'retried', n: 7 });
+      expect(await run(false)).toEqual({ what: 'retried', n: 7 });
+    });
+    expect(error).toBeUndefined();
+    const ours = sent.filter((t) => t.includes("'retried'") || /^EXECUTE/.test(t));
+    expect(ours[0]).toMatch(/^select 'retried'/);
+    expect(ours[1]).toMatch(/^PREPARE (sb_\d+) AS select 'retried'[\s\S]*;\nEXECUTE \1\('7'\)$/);
+    expect(ours[2]).toMatch(/^EXECUTE sb_\d+\('7'\)$/);
+  });
+
+  it('prepares at most 48 statements on a connection; the rest go as text', async () => {
+    // A connection of its own, with nothing prepared on it yet.
+    const own = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    onTestFinished(() => own.destroy());
+    const distinct = Array.from({ length: 60 }, (_, i) => `select ${i} as n, $1::text as tag`);
+    const runAll = () =>
+      own.transaction(async (trx) => {
+        const batch = new StatementBatch();
+        const got = distinct.map((t) => batch.addText(t, ['cap'], (rows) => rows[0]?.n));
+        await batch.run(trx);
+        return got.map((g) => g.value);
+      });
+    const expected = distinct.map((_, i) => i);
+    expect(await runAll()).toEqual(expected);
+    expect(await runAll()).toEqual(expected);
+    expect(await runAll()).toEqual(expected);
+    const { rows } = await own.raw<{ rows: { n: number }[] }>(
+      'select count(*)::int as n from pg_prepared_statements',
+    );
+    expect(rows[0]?.n).toBe(48);
+  });
+
   it('sends BEGIN with the first batch and COMMIT with the last: two messages in all', async () => {
     const before = await count();
     const { sent, error } = await sentDuring(() =>
@@ -188,7 +290,8 @@ describePg('a statement batch on PostgreSQL', () => {
     expect(error).toBeUndefined();
     expect(sent).toHaveLength(2);
     expect(sent[0]).toMatch(/^BEGIN;\nselect count/);
-    expect(sent[1]).toMatch(/^insert into "notes".*;\nCOMMIT$/);
+    // (The insert's text was seen in an earlier test on this connection: it is prepared now.)
+    expect(sent[1]).toMatch(/^(PREPARE sb_\d+ AS )?insert into "notes"[\s\S]*;\nCOMMIT$/);
     expect(await count()).toBe(before + 1);
     // The connection went back to the pool out of any transaction.
     const open = await knex.raw<{ rows: { open: boolean }[] }>(
@@ -325,39 +428,77 @@ describePg('the ledger writer on PostgreSQL', () => {
   });
 
   beforeAll(async () => {
+    const query = Object.getOwnPropertyDescriptor(pg.Client.prototype, 'query')?.value as (
+      ...args: unknown[]
+    ) => unknown;
+    // (Not the spy's own record of calls: that is cleared between tests.)
+    spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      sentSoFar.push({ client: this, text: textOf(args[0]) });
+      return query.apply(this, args);
+    });
     c = await startTestCentral('pg');
   });
 
+  /**
+   * Every query of this process since the central started, with the connection (this) that
+   * sent it: a statement prepared on a connection by an earlier sale is executed by name later.
+   */
+  let spy: MockInstance<typeof pg.Client.prototype.query> | undefined;
+  const sentSoFar: { client: unknown; text: string }[] = [];
+
+  /**
+   * A message as if nothing were prepared: each `EXECUTE sb_n(…)` replaced by the text its
+   * connection prepared under that name (the values left out), each PREPARE by that text.
+   */
+  const expanded = (sent: { client: unknown; text: string }[]) => {
+    const prepared = new Map<unknown, Map<string, string>>(); // connection → name → text
+    for (const x of sent) {
+      const names = prepared.get(x.client) ?? new Map<string, string>();
+      prepared.set(x.client, names);
+      for (const [, name, text] of x.text.matchAll(PREPARED)) names.set(name ?? '', text ?? '');
+    }
+    return sent.map((x) => ({
+      client: x.client,
+      raw: x.text,
+      text: x.text
+        .replace(/PREPARE sb_\d+ AS [\s\S]*?;\n(?=EXECUTE sb_\d+\b)/g, '')
+        .replace(/EXECUTE (sb_\d+)(\(.*\))?(?=;\n|$)/g, (_, name: string) => {
+          const text = prepared.get(x.client)?.get(name);
+          if (text === undefined) throw new Error(`${name} was never prepared`);
+          return text;
+        }),
+    }));
+  };
+
   /** Sends a sale and returns the answer and the messages its transaction sent PostgreSQL. */
   const recordedSale = async (body: unknown) => {
-    // Every query of this process, with the connection (this) that sent it.
-    const spy = vi.spyOn(pg.Client.prototype, 'query');
-    let answer;
-    let sent: { client: unknown; text: string }[];
-    try {
-      answer = await c.request('POST', '/api/sales', {
-        token: c.tokens.cashier,
-        body,
-        headers: { 'idempotency-key': newKey() },
-      });
-    } finally {
-      // Read before mockRestore, which also forgets the calls.
-      sent = spy.mock.calls.map((args, i) => ({
-        client: spy.mock.contexts[i],
-        text: textOf(args[0]),
-      }));
-      spy.mockRestore();
-    }
+    const from = sentSoFar.length;
+    const answer = await c.request('POST', '/api/sales', {
+      token: c.tokens.cashier,
+      body,
+      headers: { 'idempotency-key': newKey() },
+    });
+    const all = expanded(sentSoFar);
+    const sent = all.slice(from);
     const writes = sent.find((x) => x.text.includes('insert into sales'));
-    const onConnection = sent.filter((x) => x.client === writes?.client).map((x) => x.text);
-    const begin = onConnection.findIndex((t) => /^BEGIN/i.test(t));
-    const commit = onConnection.findIndex((t) => /(^|;\s*)COMMIT;?\s*$/i.test(t));
-    return { answer, transaction: writes ? onConnection.slice(begin, commit + 1) : [] };
+    const onConnection = sent.filter((x) => x.client === writes?.client);
+    const begin = onConnection.findIndex((x) => /^BEGIN/i.test(x.text));
+    const commit = onConnection.findIndex((x) => /(^|;\s*)COMMIT;?\s*$/i.test(x.text));
+    const transaction = writes ? onConnection.slice(begin, commit + 1) : [];
+    return {
+      answer,
+      transaction: transaction.map((x) => x.text),
+      raw: transaction.map((x) => x.raw),
+    };
   };
   const firstWords = (statements: string[]) =>
     statements.map((t) => /^\w+/.exec(t)?.[0]?.toUpperCase());
   afterAll(async () => {
     await c.close();
+    spy?.mockRestore();
   });
 
   it('writes a batch of sales in two round trips: BEGIN with the reads, the writes with COMMIT', async () => {
@@ -402,6 +543,43 @@ describePg('the ledger writer on PostgreSQL', () => {
     expect(
       await c.central.db.knex('sms_outbox').where('dedupe_key', 'like', 'earn:%').count({ n: '*' }),
     ).toEqual([{ n: 2 }]);
+  });
+
+  it('sends a statement seen before on its connection by name: nothing parsed or planned again', async () => {
+    const mobile = '+919812345673';
+    await c.request('POST', '/api/members', {
+      token: c.tokens.cashier,
+      body: { mobile, name: 'Prepared Once', smsConsent: true, showroomCode: 'MUM-01' },
+    });
+    // The first sale may load showrooms and rates (cached after).
+    const first = await c.request('POST', '/api/sales', {
+      token: c.tokens.cashier,
+      body: sale(mobile),
+      headers: { 'idempotency-key': newKey() },
+    });
+    expect(first.status).toBe(201);
+    // Each connection prepares a text the second time it sees it; the pool hands the last
+    // connection back first, so a few sales suffice.
+    let sales = 1;
+    let byName: Awaited<ReturnType<typeof recordedSale>> | undefined;
+    while (sales < 7 && !byName) {
+      const sold = await recordedSale(sale(mobile));
+      sales += 1;
+      expect(sold.answer.status, JSON.stringify(sold.answer.body)).toBe(201);
+      expect(sold.answer.body).toMatchObject({ points: 20, balanceAfter: 20 * sales });
+      expect(firstWords(sold.transaction)).toEqual(['BEGIN', 'WITH']);
+      if (BY_NAME_AND_COMMIT.test(sold.raw[1] ?? '')) byName = sold;
+    }
+    expect(byName, 'no sale went by prepared statements alone').toBeDefined();
+    expect(byName?.raw[0]).toMatch(
+      /^BEGIN;\n(EXECUTE sb_\d+(\(.*\))?;\n)+EXECUTE sb_\d+(\(.*\))?$/,
+    );
+    expect(byName?.raw[1]).toMatch(BY_NAME_AND_COMMIT);
+    // The same statements as sent in full (values aside), at less than half the length.
+    expect(byName?.transaction[1]).toMatch(/insert into sales[\s\S]*change_seq[\s\S]*COMMIT$/);
+    expect((byName?.raw[1] ?? '').length * 2).toBeLessThan(byName?.transaction[1]?.length ?? 0);
+    const member = await c.central.db.knex('members').where('mobile', mobile).first();
+    expect(Number(member.balance)).toBe(20 * sales);
   });
 
   it('a late sale on a number that changed hands earns for its earlier holder, locked apart', async () => {

@@ -29,13 +29,16 @@ export class Later<T> {
  * with it the transaction, as a failed statement always does).
  *
  * The simple protocol takes no parameters, so values are written into the text as literals,
- * strings through node-postgres's escapeLiteral. Placeholders are found by their text ($n), so
+ * strings through node-postgres's escapeLiteral; or, once the connection has seen a text twice,
+ * the text is prepared on it (PREPARE) and the values go as EXECUTE's arguments, literals too
+ * (see PreparedStatements). Placeholders are found by their text ($n), so
  * a statement added here must have no "$" followed by a digit inside its own string literals,
  * identifiers or comments (none of the writer's has).
  */
 export class StatementBatch {
   private readonly statements: {
-    sql: string;
+    text: string;
+    values: readonly unknown[];
     settle: (rows: Record<string, unknown>[]) => void;
   }[] = [];
 
@@ -67,14 +70,15 @@ export class StatementBatch {
     values: readonly unknown[],
     parse?: (rows: Record<string, unknown>[]) => T,
   ): Later<T> | void {
-    const sql = inlineValues(text, values);
+    checkPlaceholders(text, values.length);
     if (!parse) {
-      this.statements.push({ sql, settle: () => undefined });
+      this.statements.push({ text, values, settle: () => undefined });
       return;
     }
     const later = new Later<T>();
     this.statements.push({
-      sql,
+      text,
+      values,
       settle: (rows) => {
         later.settle(parse(rows));
       },
@@ -95,19 +99,37 @@ export class StatementBatch {
     const fold = folds.get(connection);
     const begin = fold?.takeBegin() ?? false;
     const commit = options.commit === true && fold !== undefined;
-    const texts = statements.map((s) => s.sql);
-    if (begin) texts.unshift('BEGIN');
+    const prepared = preparedOn(connection);
+    const texts: string[] = begin ? ['BEGIN'] : [];
+    const resultOf: number[] = []; // each statement's place among the message's results
+    const fresh: string[] = []; // statements this message prepares
+    for (const s of statements) {
+      const name = prepared.nameFor(s.text);
+      if (name?.fresh) {
+        texts.push(`PREPARE ${name.name} AS ${s.text}`);
+        fresh.push(s.text);
+      }
+      resultOf.push(texts.length);
+      texts.push(name ? executeText(name.name, s.values) : inlineValues(s.text, s.values));
+    }
     if (commit) texts.push('COMMIT');
     const sql = texts.join(';\n');
-    const result = (await (fold ? fold.send(sql, commit) : connection.query(sql))) as
-      pg.QueryResult | pg.QueryResult[];
+    let result: pg.QueryResult | pg.QueryResult[];
+    try {
+      result = (await (fold ? fold.send(sql, commit) : connection.query(sql))) as
+        pg.QueryResult | pg.QueryResult[];
+    } catch (error) {
+      // Which of its PREPAREs ran is unknown (they outlive a rollback): their names are not
+      // used again, and the statements are prepared afresh under new names when next seen.
+      prepared.forget(fresh);
+      throw error;
+    }
     const results = Array.isArray(result) ? result : [result];
     if (results.length !== texts.length) {
       throw new Error(`${texts.length} statements gave ${results.length} results`);
     }
-    if (begin) results.shift();
     statements.forEach((s, i) => {
-      s.settle((results[i]?.rows ?? []) as Record<string, unknown>[]);
+      s.settle((results[resultOf[i] ?? -1]?.rows ?? []) as Record<string, unknown>[]);
     });
   }
 }
@@ -305,17 +327,82 @@ function poolOf(knex: Knex): {
   return knex.client as never;
 }
 
+const PLACEHOLDER = /\$(\d+)(?!\d)/g;
+
+/** Checks that a text's $n placeholders are $1…$count, each used. */
+function checkPlaceholders(text: string, count: number): void {
+  const used = new Set<number>();
+  for (const [, n] of text.matchAll(PLACEHOLDER)) {
+    const index = Number(n) - 1;
+    if (index < 0 || index >= count) throw new Error(`no value for $${n}`);
+    used.add(index);
+  }
+  if (used.size !== count) throw new Error('a value has no placeholder');
+}
+
 /** Writes $n placeholders as literals of their values. */
 export function inlineValues(text: string, values: readonly unknown[]): string {
-  const used = new Set<number>();
-  const sql = text.replace(/\$(\d+)(?!\d)/g, (_, n: string) => {
-    const index = Number(n) - 1;
-    if (index < 0 || index >= values.length) throw new Error(`no value for $${n}`);
-    used.add(index);
-    return literal(values[index]);
-  });
-  if (used.size !== values.length) throw new Error('a value has no placeholder');
-  return sql;
+  checkPlaceholders(text, values.length);
+  return text.replace(PLACEHOLDER, (_, n: string) => literal(values[Number(n) - 1]));
+}
+
+/** Runs a prepared statement with its values as literals (PostgreSQL casts each to its type). */
+function executeText(name: string, values: readonly unknown[]): string {
+  return values.length === 0
+    ? `EXECUTE ${name}`
+    : `EXECUTE ${name}(${values.map(literal).join(', ')})`;
+}
+
+/**
+ * The statements prepared on one connection (PREPARE, for the session). A statement sent as
+ * text is parsed, analysed and planned every time: for the writer's messages that is more than
+ * half of PostgreSQL's time (2.2 ms against 1.1 ms for one sale's writes, measured). A text is
+ * prepared when seen a second time, so a shape that never repeats (an IN list of an odd length)
+ * is not kept; and at most MAX_PREPARED per connection, since each holds its plan in the
+ * server's memory (100–250 kB for the writer's statements).
+ */
+class PreparedStatements {
+  static readonly MAX_PREPARED = 48;
+  private static readonly MAX_SEEN = 1_000;
+  private readonly names = new Map<string, string>();
+  private readonly seen = new Set<string>();
+  private count = 0;
+
+  /** The name to execute the text under (fresh: to be prepared in this message), or none. */
+  nameFor(text: string): { name: string; fresh: boolean } | undefined {
+    const name = this.names.get(text);
+    if (name) return { name, fresh: false };
+    if (this.count >= PreparedStatements.MAX_PREPARED || !PREPARABLE.test(text)) return undefined;
+    if (!this.seen.has(text)) {
+      if (this.seen.size >= PreparedStatements.MAX_SEEN) this.seen.clear();
+      this.seen.add(text);
+      return undefined;
+    }
+    this.seen.delete(text);
+    this.count += 1;
+    const fresh = `sb_${this.count}`;
+    this.names.set(text, fresh);
+    return { name: fresh, fresh: true };
+  }
+
+  /** Statements whose PREPARE may not have run: their names count but are not used again. */
+  forget(texts: readonly string[]): void {
+    for (const text of texts) this.names.delete(text);
+  }
+}
+
+/** What PREPARE takes: a query or a data-changing statement (not SET, LOCK, …). */
+const PREPARABLE = /^\s*(select|insert|update|delete|with|values)\b/i;
+
+const preparedStatements = new WeakMap<pg.ClientBase, PreparedStatements>();
+
+function preparedOn(connection: pg.ClientBase): PreparedStatements {
+  let prepared = preparedStatements.get(connection);
+  if (!prepared) {
+    prepared = new PreparedStatements();
+    preparedStatements.set(connection, prepared);
+  }
+  return prepared;
 }
 
 /**
