@@ -2,6 +2,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateLatest, openDb, type Db } from '../central/db/connect.ts';
 import * as smsStore from '../central/db/sms-store.ts';
 import { inlineValues } from '../central/db/statement-batch.ts';
+import { EventEmitter } from 'node:events';
+import { createLogger } from '../central/log.ts';
+import { SmsConfig } from '../central/sms/config.ts';
+import type { SmsProvider } from '../central/sms/provider.ts';
+import { EXPIRE_EVERY_MS, SmsWorker } from '../central/sms/worker.ts';
 import { createTestDatabase, describeEachDb, type TestDatabase } from './support/databases.ts';
 
 const NOW = new Date('2026-11-24T10:00:00.000Z');
@@ -90,10 +95,56 @@ describeEachDb('the SMS worker with a long history and a backlog', (dialect) => 
     const plan = await plansOf((inTrx) => smsStore.claimDue(inTrx, NOW, 2, 'w1'));
     expect(plan).toContain('sms_outbox_due');
     const claimed = await smsStore.claimDue(db, NOW, 2, 'w1');
-    // next_attempt_at −5 and −3 minutes: the earliest due, whatever their status or id.
-    expect(claimed.map((r) => r.id)).toEqual([4_502, 4_504]);
+    // next_attempt_at −5 and −2 minutes: the earliest due, whatever their status or id; not
+    // 4,504 (−3), which expired a minute ago and has not been closed yet.
+    expect(claimed.map((r) => r.id)).toEqual([4_501, 4_502]);
     const again = await smsStore.claimDue(db, NOW, 10, 'w1');
-    expect(again.map((r) => r.id)).toEqual([4_501, 4_503]);
+    expect(again.map((r) => r.id)).toEqual([4_503]);
+    expect(await db.knex('sms_outbox').where('id', 4_504).first('status')).toEqual({
+      status: 'retrying',
+    });
+  });
+
+  it('closes expired messages at most once a second, however often the worker looks', async () => {
+    let now = at(200); // everything still waiting has expired by then
+    const sent: string[] = [];
+    const provider: SmsProvider = {
+      name: 'counting',
+      send: (message) => {
+        sent.push(message.to);
+        return Promise.resolve({ ok: true, providerMessageId: 'x' });
+      },
+    };
+    const worker = new SmsWorker({
+      db,
+      sms: { config: SmsConfig.parse({}), provider },
+      sealKey: Buffer.alloc(32),
+      clock: { now: () => now },
+      log: createLogger('silent'),
+      events: new EventEmitter(),
+    });
+    const expiries: string[] = [];
+    const listen = (q: { sql: string }) => {
+      if (/update .sms_outbox. set/i.test(q.sql) && q.sql.includes('expires_at'))
+        expiries.push(q.sql);
+    };
+    db.knex.on('query', listen);
+    try {
+      for (let i = 0; i < 5; i += 1) await worker.tick();
+      expect(expiries).toHaveLength(1);
+      now = new Date(now.getTime() + EXPIRE_EVERY_MS);
+      await worker.tick();
+      expect(expiries).toHaveLength(2);
+    } finally {
+      db.knex.off('query', listen);
+      await worker.stop();
+    }
+    expect(sent).toEqual([]); // nothing expired was sent
+    const waiting = await db
+      .knex('sms_outbox')
+      .whereIn('status', ['queued', 'retrying'])
+      .count({ n: '*' });
+    expect(Number(waiting[0]?.n)).toBe(0);
   });
 
   it('finds the overdue messages from the index of waiting messages', async () => {

@@ -124,7 +124,8 @@ const toRow = (r: RawRow): OutboxRow => ({
 /**
  * Takes up to `limit` messages that are due, marking them 'sending' (claimed by `workerId`) in
  * one statement. On PostgreSQL, SKIP LOCKED lets several central processes share the outbox
- * without taking the same message.
+ * without taking the same message. A message past its expiry is never taken, even before
+ * expireOverdue has closed it.
  */
 export async function claimDue(
   db: Db,
@@ -138,10 +139,11 @@ export async function claimDue(
         set status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1
       where id in (select id from sms_outbox
                     where status in ('queued', 'retrying') and next_attempt_at <= ?
+                      and expires_at > ?
                     order by next_attempt_at, id limit ? ${lock})
       returning id, kind, mobile, template, text, sealed, variables, unicode, attempts,
                 expires_at, terminal_id, redemption_id`,
-    [now, workerId, now, limit],
+    [now, workerId, now, now, limit],
   );
   const rows = (db.dialect === 'pg' ? (result as { rows: RawRow[] }).rows : result) as RawRow[];
   return rows.map(toRow).sort((a, b) => a.id - b.id);

@@ -59,6 +59,8 @@ export class SmsWorker {
   }
 
   private lastSweepMs = -Infinity;
+  /** When (by the clock) messages past their expiry were last closed. */
+  private lastExpiryAt = -Infinity;
 
   /**
    * Sends another process claimed longer ago than the lease and never settled: that process
@@ -139,7 +141,13 @@ export class SmsWorker {
     }
     await this.sweepAbandoned();
     const now = clock.now();
-    this.announce(await smsStore.expireOverdue(db.knex, now), 'expired');
+    // Closing what expired can wait up to a second (nothing expired is claimed meanwhile): under
+    // a stream of notices a round comes every few messages, and each would be one more write.
+    const sinceExpiry = now.getTime() - this.lastExpiryAt;
+    if (sinceExpiry >= EXPIRE_EVERY_MS || sinceExpiry < 0) {
+      this.lastExpiryAt = now.getTime();
+      this.announce(await smsStore.expireOverdue(db.knex, now), 'expired');
+    }
     const rows = await smsStore.claimDue(db, now, free, this.workerId);
     for (const row of rows) {
       const job = this.deliver(row).finally(() => this.inFlight.delete(job));
@@ -267,6 +275,9 @@ export class SmsWorker {
     this.options.events.emit('sms:status', event);
   }
 }
+
+/** How often, at most, a worker closes the messages that expired unsent. */
+export const EXPIRE_EVERY_MS = 1_000;
 
 /** Exponential backoff with ±20 % jitter: base, 2×base, 4×base … up to max seconds. */
 export function backoffMs(attempt: number, baseSeconds: number, maxSeconds: number): number {
