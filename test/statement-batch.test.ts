@@ -253,6 +253,27 @@ describePg('a statement batch on PostgreSQL', () => {
     expect(ours[2]).toMatch(/^EXECUTE sb_\d+\('7'\)$/);
   });
 
+  it('refuses a value it cannot write when it is added, before anything is sent', async () => {
+    const text = "select $1::int as n, 'unwritable' as what";
+    const runWith = (n: number) =>
+      knex.transaction(async (trx) => {
+        const batch = new StatementBatch();
+        const row = batch.addText(text, [n], (rows) => rows[0]?.n);
+        await batch.run(trx);
+        return row.value;
+      });
+    expect(await runWith(1)).toBe(1); // seen once on the connection: the next is prepared
+    await expect(runWith(Number.NaN)).rejects.toThrow(/cannot write NaN/);
+    // The refusal took no name for the text: it is prepared, then executed, as usual.
+    const { sent } = await sentDuring(async () => {
+      expect(await runWith(2)).toBe(2);
+      expect(await runWith(3)).toBe(3);
+    });
+    const ours = sent.filter((t) => /unwritable|^EXECUTE/.test(t));
+    expect(ours[0]).toMatch(/^PREPARE (sb_\d+) AS select \$1::int[\s\S]*;\nEXECUTE \1\('2'\)$/);
+    expect(ours[1]).toMatch(/^EXECUTE sb_\d+\('3'\)$/);
+  });
+
   it('prepares at most 48 statements on a connection; the rest go as text', async () => {
     // A connection of its own, with nothing prepared on it yet.
     const own = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });

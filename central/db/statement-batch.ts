@@ -38,7 +38,8 @@ export class Later<T> {
 export class StatementBatch {
   private readonly statements: {
     text: string;
-    values: readonly unknown[];
+    /** The values as SQL literals, written when added: a value that has none fails there. */
+    literals: readonly string[];
     settle: (rows: Record<string, unknown>[]) => void;
   }[] = [];
 
@@ -71,14 +72,15 @@ export class StatementBatch {
     parse?: (rows: Record<string, unknown>[]) => T,
   ): Later<T> | void {
     checkPlaceholders(text, values.length);
+    const literals = values.map(literal);
     if (!parse) {
-      this.statements.push({ text, values, settle: () => undefined });
+      this.statements.push({ text, literals, settle: () => undefined });
       return;
     }
     const later = new Later<T>();
     this.statements.push({
       text,
-      values,
+      literals,
       settle: (rows) => {
         later.settle(parse(rows));
       },
@@ -110,7 +112,7 @@ export class StatementBatch {
         fresh.push(s.text);
       }
       resultOf.push(texts.length);
-      texts.push(name ? executeText(name.name, s.values) : inlineValues(s.text, s.values));
+      texts.push(name ? executeText(name.name, s.literals) : withLiterals(s.text, s.literals));
     }
     if (commit) texts.push('COMMIT');
     const sql = texts.join(';\n');
@@ -343,14 +345,17 @@ function checkPlaceholders(text: string, count: number): void {
 /** Writes $n placeholders as literals of their values. */
 export function inlineValues(text: string, values: readonly unknown[]): string {
   checkPlaceholders(text, values.length);
-  return text.replace(PLACEHOLDER, (_, n: string) => literal(values[Number(n) - 1]));
+  return withLiterals(text, values.map(literal));
 }
 
-/** Runs a prepared statement with its values as literals (PostgreSQL casts each to its type). */
-function executeText(name: string, values: readonly unknown[]): string {
-  return values.length === 0
-    ? `EXECUTE ${name}`
-    : `EXECUTE ${name}(${values.map(literal).join(', ')})`;
+/** Writes $n placeholders as the literals given (their placeholders checked already). */
+function withLiterals(text: string, literals: readonly string[]): string {
+  return text.replace(PLACEHOLDER, (_, n: string) => literals[Number(n) - 1] ?? 'NULL');
+}
+
+/** Runs a prepared statement with literals for its values (PostgreSQL casts each to its type). */
+function executeText(name: string, literals: readonly string[]): string {
+  return literals.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${literals.join(', ')})`;
 }
 
 /**
