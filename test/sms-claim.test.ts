@@ -12,6 +12,22 @@ import { createTestDatabase, describeEachDb, type TestDatabase } from './support
 const NOW = new Date('2026-11-24T10:00:00.000Z');
 const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
 
+/** An outbox row of an earn notice (i keeps its dedupe key apart). */
+const waitingRow = (i: number, status: string, next: Date, expires = at(60)) => ({
+  kind: 'earn',
+  dedupe_key: `earn:${i}`,
+  mobile: '+919800000001',
+  template: 'earn',
+  text: 'x',
+  variables: '[]',
+  unicode: false,
+  segments: 1,
+  status,
+  created_at: at(-100),
+  next_attempt_at: next,
+  expires_at: expires,
+});
+
 describeEachDb('the SMS worker with a long history and a backlog', (dialect) => {
   let database: TestDatabase;
   let db: Db;
@@ -24,27 +40,13 @@ describeEachDb('the SMS worker with a long history and a backlog', (dialect) => 
     });
     await migrateLatest(db);
     // 3,000 sent, 1,500 waiting for later, and four due, written in another order than due.
-    const row = (i: number, status: string, next: Date, expires = at(60)) => ({
-      kind: 'earn',
-      dedupe_key: `earn:${i}`,
-      mobile: '+919800000001',
-      template: 'earn',
-      text: 'x',
-      variables: '[]',
-      unicode: false,
-      segments: 1,
-      status,
-      created_at: at(-100),
-      next_attempt_at: next,
-      expires_at: expires,
-    });
     const rows = [
-      ...Array.from({ length: 3_000 }, (_, i) => row(i, 'sent', at(-90))),
-      ...Array.from({ length: 1_500 }, (_, i) => row(3_000 + i, 'queued', at(5))),
-      row(9_001, 'retrying', at(-2)),
-      row(9_002, 'queued', at(-5)),
-      row(9_003, 'queued', at(-1)),
-      row(9_004, 'retrying', at(-3), at(-1)), // due, and overdue too
+      ...Array.from({ length: 3_000 }, (_, i) => waitingRow(i, 'sent', at(-90))),
+      ...Array.from({ length: 1_500 }, (_, i) => waitingRow(3_000 + i, 'queued', at(5))),
+      waitingRow(9_001, 'retrying', at(-2)),
+      waitingRow(9_002, 'queued', at(-5)),
+      waitingRow(9_003, 'queued', at(-1)),
+      waitingRow(9_004, 'retrying', at(-3), at(-1)), // due, and overdue too
     ];
     for (let i = 0; i < rows.length; i += 500)
       await db.knex('sms_outbox').insert(rows.slice(i, i + 500));
@@ -129,17 +131,34 @@ describeEachDb('the SMS worker with a long history and a backlog', (dialect) => 
         expiries.push(q.sql);
     };
     db.knex.on('query', listen);
+    // A text that fits the earn template: were it claimed, it would reach the provider.
+    const late = {
+      ...waitingRow(9_100, 'queued', at(199), new Date(now.getTime() + 300)),
+      text: 'Dear Asha, you earned 20 points on bill B-1 at MUM-01. Balance 20 points. -SHWRMS',
+    };
     try {
       for (let i = 0; i < 5; i += 1) await worker.tick();
       expect(expiries).toHaveLength(1);
+      // Due, and expiring within the second in which nothing is closed: it is not sent.
+      const inserted: { id: number }[] = await db.knex('sms_outbox').insert(late, ['id']);
+      const id = inserted[0]?.id;
+      now = new Date(now.getTime() + 600);
+      await worker.tick();
+      expect(expiries).toHaveLength(1);
+      expect(await db.knex('sms_outbox').where('id', id).first('status')).toEqual({
+        status: 'queued',
+      });
       now = new Date(now.getTime() + EXPIRE_EVERY_MS);
       await worker.tick();
       expect(expiries).toHaveLength(2);
+      expect(await db.knex('sms_outbox').where('id', id).first('status')).toEqual({
+        status: 'expired',
+      });
     } finally {
       db.knex.off('query', listen);
       await worker.stop();
     }
-    expect(sent).toEqual([]); // nothing expired was sent
+    expect(sent).toEqual([]); // nothing expired reached the provider
     const waiting = await db
       .knex('sms_outbox')
       .whereIn('status', ['queued', 'retrying'])

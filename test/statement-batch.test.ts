@@ -1,13 +1,4 @@
-import {
-  afterAll,
-  beforeAll,
-  describe,
-  expect,
-  it,
-  onTestFinished,
-  vi,
-  type MockInstance,
-} from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import {
@@ -42,6 +33,36 @@ const BY_NAME_AND_COMMIT = /^(EXECUTE sb_\d+\(.*\);\n)+COMMIT$/;
 /** The SQL text of a node-postgres query(), given as a string or a config. */
 function textOf(first: unknown): string {
   return typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+}
+
+/**
+ * Records every query this process sends through node-postgres until stopped: the connection
+ * that sent it, its text, and how many queries it found waiting in the client's own queue
+ * (node-postgres's internal _queryQueue: asking while one waits is deprecated, gone in pg@9).
+ * Its own list, not the spy's record of calls, which vitest clears between tests.
+ */
+function recordQueries(): {
+  sent: { client: unknown; text: string; queuedBehind: number }[];
+  stop(): void;
+} {
+  const sent: { client: unknown; text: string; queuedBehind: number }[] = [];
+  const query = Object.getOwnPropertyDescriptor(pg.Client.prototype, 'query')?.value as (
+    ...args: unknown[]
+  ) => unknown;
+  const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
+    this: pg.Client,
+    ...args: unknown[]
+  ) {
+    const queue = (this as unknown as { _queryQueue: unknown[] })._queryQueue;
+    sent.push({ client: this, text: textOf(args[0]), queuedBehind: queue.length });
+    return query.apply(this, args);
+  });
+  return {
+    sent,
+    stop: () => {
+      spy.mockRestore();
+    },
+  };
 }
 
 describe('literals for the simple query protocol', () => {
@@ -164,28 +185,20 @@ describePg('a statement batch on PostgreSQL', () => {
    * the error it failed with.
    */
   const sentDuring = async (scope: () => Promise<unknown>) => {
-    // Queries each call found waiting in the client's own queue (node-postgres's internal
-    // _queryQueue): asking while one waits is deprecated, and goes in pg@9.
-    const queuedBehind: number[] = [];
-    const query = Object.getOwnPropertyDescriptor(pg.Client.prototype, 'query')?.value as (
-      ...args: unknown[]
-    ) => unknown;
-    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      queuedBehind.push((this as unknown as { _queryQueue: unknown[] })._queryQueue.length);
-      return query.apply(this, args);
-    });
+    const recording = recordQueries();
     let error: unknown;
     try {
       await scope();
     } catch (e) {
       error = e;
+    } finally {
+      recording.stop();
     }
-    const sent = spy.mock.calls.map((args) => textOf(args[0]));
-    spy.mockRestore();
-    return { sent, error, queuedBehind };
+    return {
+      sent: recording.sent.map((q) => q.text),
+      error,
+      queuedBehind: recording.sent.map((q) => q.queuedBehind),
+    };
   };
 
   it('prepares a statement the second time its connection sends it, then sends it by name', async () => {
@@ -448,27 +461,17 @@ describePg('the ledger writer on PostgreSQL', () => {
     lines: [{ sku: 'LED-9W', categoryCode: 'ELEC', quantity: 1, amountPaise: 1_00_000 }],
   });
 
+  /**
+   * Every query of this process since the central started, with the connection that sent it:
+   * a statement prepared on a connection by an earlier sale is executed by name later.
+   */
+  let recording: ReturnType<typeof recordQueries> | undefined;
+  const sentSoFar = () => recording?.sent ?? [];
+
   beforeAll(async () => {
-    const query = Object.getOwnPropertyDescriptor(pg.Client.prototype, 'query')?.value as (
-      ...args: unknown[]
-    ) => unknown;
-    // (Not the spy's own record of calls: that is cleared between tests.)
-    spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      sentSoFar.push({ client: this, text: textOf(args[0]) });
-      return query.apply(this, args);
-    });
+    recording = recordQueries();
     c = await startTestCentral('pg');
   });
-
-  /**
-   * Every query of this process since the central started, with the connection (this) that
-   * sent it: a statement prepared on a connection by an earlier sale is executed by name later.
-   */
-  let spy: MockInstance<typeof pg.Client.prototype.query> | undefined;
-  const sentSoFar: { client: unknown; text: string }[] = [];
 
   /**
    * A message as if nothing were prepared: each `EXECUTE sb_n(…)` replaced by the text its
@@ -496,13 +499,13 @@ describePg('the ledger writer on PostgreSQL', () => {
 
   /** Sends a sale and returns the answer and the messages its transaction sent PostgreSQL. */
   const recordedSale = async (body: unknown) => {
-    const from = sentSoFar.length;
+    const from = sentSoFar().length;
     const answer = await c.request('POST', '/api/sales', {
       token: c.tokens.cashier,
       body,
       headers: { 'idempotency-key': newKey() },
     });
-    const all = expanded(sentSoFar);
+    const all = expanded(sentSoFar());
     const sent = all.slice(from);
     const writes = sent.find((x) => x.text.includes('insert into sales'));
     const onConnection = sent.filter((x) => x.client === writes?.client);
@@ -519,7 +522,7 @@ describePg('the ledger writer on PostgreSQL', () => {
     statements.map((t) => /^\w+/.exec(t)?.[0]?.toUpperCase());
   afterAll(async () => {
     await c.close();
-    spy?.mockRestore();
+    recording?.stop();
   });
 
   it('writes a batch of sales in two round trips: BEGIN with the reads, the writes with COMMIT', async () => {
