@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { StaffRole } from '../../shared/protocol/api.ts';
 import type { StaffAdminView } from '../../shared/protocol/admin.ts';
-import { fromDbBool, fromDbTime, toDbTime, type Db } from './connect.ts';
+import { fromDbBool, fromDbTime, rowsOf, toDbTime, type Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
 import { bumpRulesRevision } from './rules-revision.ts';
 
@@ -333,13 +333,13 @@ export async function previewAggregate(
     toDbTime(db, to),
   ];
   const result: unknown = await db.knex.raw(sql, bindings);
-  const rows = (db.dialect === 'pg' ? (result as { rows: unknown[] }).rows : result) as {
+  const rows = rowsOf<{
     category_id: unknown;
     lines: unknown;
     amount: unknown;
     earned: unknown;
     proposed: unknown;
-  }[];
+  }>(db, result);
   return {
     sales,
     rows: rows.map((r) => ({

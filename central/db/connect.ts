@@ -93,6 +93,11 @@ export async function migrateDownAll(db: Db): Promise<void> {
   await db.knex.migrate.rollback({ migrationSource }, true);
 }
 
+/** The rows of a raw query's result, as each dialect's driver returns them. */
+export function rowsOf<T = Record<string, unknown>>(db: Db, result: unknown): T[] {
+  return db.dialect === 'pg' ? (result as { rows: T[] }).rows : (result as T[]);
+}
+
 /** Converts an instant for binding: SQLite keeps ISO-8601 text, PostgreSQL timestamptz. */
 export function toDbTime(db: Db, at: Date): Date | string {
   return db.dialect === 'pg' ? at : at.toISOString();

@@ -1,4 +1,4 @@
-import type { Db } from './connect.ts';
+import { rowsOf, type Db } from './connect.ts';
 import type { Q } from './ledger-store.ts';
 import type { StatementBatch } from './statement-batch.ts';
 
@@ -145,43 +145,82 @@ export async function claimDue(
                 expires_at, terminal_id, redemption_id`,
     [now, workerId, now, now, limit],
   );
-  const rows = (db.dialect === 'pg' ? (result as { rows: RawRow[] }).rows : result) as RawRow[];
-  return rows.map(toRow).sort((a, b) => a.id - b.id);
+  return rowsOf<RawRow>(db, result)
+    .map(toRow)
+    .sort((a, b) => a.id - b.id);
 }
 
-/** Records how a send ended; only a row this worker holds is changed. */
-export async function settleOutbox(
-  q: Q,
-  id: number,
+/** How a send ended, as the worker records it. */
+export type SendOutcome =
+  | { status: 'sent'; provider: string; providerMessageId: string; at: Date }
+  | { status: 'retrying'; error: string; nextAttemptAt: Date }
+  | { status: 'failed' | 'refused' | 'expired' | 'unknown'; error: string };
+
+/**
+ * Records how sends ended, every one in one statement; only rows still 'sending' and claimed by
+ * `workerId` change (another process may have marked one 'unknown' meanwhile). Returns the ids
+ * that changed. A sent message loses its sealed text and error; a retried one keeps its text and
+ * gets its next attempt; any other ending loses the text and records the error.
+ */
+export async function settleOutboxes(
+  db: Db,
   workerId: string,
-  outcome:
-    | { status: 'sent'; provider: string; providerMessageId: string; at: Date }
-    | { status: 'retrying'; error: string; nextAttemptAt: Date }
-    | { status: 'failed' | 'refused' | 'expired' | 'unknown'; error: string },
-): Promise<boolean> {
-  const base = q('sms_outbox').where({ id, status: 'sending', claimed_by: workerId });
-  const changed =
-    outcome.status === 'sent'
-      ? await base.update({
-          status: 'sent',
-          sent_at: outcome.at,
-          provider: outcome.provider,
-          provider_message_id: outcome.providerMessageId.slice(0, 128),
-          sealed: null,
-          last_error: null,
-        })
-      : outcome.status === 'retrying'
-        ? await base.update({
-            status: 'retrying',
-            last_error: outcome.error.slice(0, 400),
-            next_attempt_at: outcome.nextAttemptAt,
-          })
-        : await base.update({
-            status: outcome.status,
-            last_error: outcome.error.slice(0, 400),
-            sealed: null,
-          });
-  return changed === 1;
+  settles: readonly { id: number; outcome: SendOutcome }[],
+): Promise<Set<number>> {
+  if (settles.length === 0) return new Set();
+  // Instants as this table holds them: timestamptz for PostgreSQL, milliseconds for SQLite (as
+  // knex binds a Date there).
+  const instant = (d: Date) => (db.dialect === 'pg' ? d.toISOString() : d.getTime());
+  const rows = settles.map(({ id, outcome }) => ({
+    id,
+    status: outcome.status,
+    sent_at: outcome.status === 'sent' ? instant(outcome.at) : null,
+    provider: outcome.status === 'sent' ? columnText(outcome.provider, 16) : null,
+    provider_message_id:
+      outcome.status === 'sent' ? columnText(outcome.providerMessageId, 128) : null,
+    last_error: outcome.status === 'sent' ? null : columnText(outcome.error, 400),
+    next_attempt_at: outcome.status === 'retrying' ? instant(outcome.nextAttemptAt) : null,
+  }));
+  const set = (o: string) => `status = v.status,
+           sent_at = case when v.status = 'sent' then v.sent_at else ${o}.sent_at end,
+           provider = case when v.status = 'sent' then v.provider else ${o}.provider end,
+           provider_message_id = case when v.status = 'sent' then v.provider_message_id
+                                      else ${o}.provider_message_id end,
+           last_error = v.last_error,
+           next_attempt_at = case when v.status = 'retrying' then v.next_attempt_at
+                                  else ${o}.next_attempt_at end,
+           sealed = case when v.status = 'retrying' then ${o}.sealed end`;
+  const sql =
+    db.dialect === 'pg'
+      ? `update sms_outbox o set ${set('o')}
+           from json_to_recordset(?::json) as v(id bigint, status text, sent_at timestamptz,
+                  provider text, provider_message_id text, last_error text,
+                  next_attempt_at timestamptz)
+          where o.id = v.id and o.status = 'sending' and o.claimed_by = ?
+         returning o.id`
+      : `update sms_outbox set ${set('sms_outbox')}
+           from (select value ->> 'id' as id, value ->> 'status' as status,
+                        value ->> 'sent_at' as sent_at, value ->> 'provider' as provider,
+                        value ->> 'provider_message_id' as provider_message_id,
+                        value ->> 'last_error' as last_error,
+                        value ->> 'next_attempt_at' as next_attempt_at
+                   from json_each(?)) as v
+          where sms_outbox.id = v.id and sms_outbox.status = 'sending'
+            and sms_outbox.claimed_by = ?
+         returning sms_outbox.id`;
+  const result: unknown = await db.knex.raw(sql, [JSON.stringify(rows), workerId]);
+  return new Set(rowsOf<{ id: number | string }>(db, result).map((r) => Number(r.id)));
+}
+
+/**
+ * A gateway's text as a column takes it: at most `max` characters, whole ones (an emoji is not
+ * cut in half), no NUL, no lone surrogate (PostgreSQL refuses both in text and in JSON).
+ */
+export function columnText(text: string, max: number): string {
+  // With the u flag \p{Cs} matches only a surrogate without its pair; whole characters then.
+  return Array.from(text.replace(/\0/g, '').replace(/\p{Cs}/gu, '\uFFFD'))
+    .slice(0, max)
+    .join('');
 }
 
 /** Messages past their use (an OTP after it expired, a wish the day after) are not sent late. */

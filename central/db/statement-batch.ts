@@ -350,7 +350,11 @@ export function inlineValues(text: string, values: readonly unknown[]): string {
 
 /** Writes $n placeholders as the literals given (their placeholders checked already). */
 function withLiterals(text: string, literals: readonly string[]): string {
-  return text.replace(PLACEHOLDER, (_, n: string) => literals[Number(n) - 1] ?? 'NULL');
+  return text.replace(PLACEHOLDER, (_, n: string) => {
+    const value = literals[Number(n) - 1];
+    if (value === undefined) throw new Error(`no value for $${n}`);
+    return value;
+  });
 }
 
 /** Runs a prepared statement with literals for its values (PostgreSQL casts each to its type). */

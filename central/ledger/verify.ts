@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.ts';
+import { rowsOf, type Db } from '../db/connect.ts';
 
 /** What `verify` found: totals, and every member whose stored figures disagree with the ledger. */
 export interface VerifyReport {
@@ -11,19 +11,21 @@ export interface VerifyReport {
 
 /** Recomputes every balance and every running balance from the ledger entries. */
 export async function verifyLedger(db: Db): Promise<VerifyReport> {
-  const [counts] = (await db.knex
+  const [counts] = await db.knex
     .raw(
       `select (select count(*) from members) as members,
             (select count(*) from ledger_entries) as entries,
             (select coalesce(sum(balance), 0) from members) as outstanding`,
     )
-    .then((r: unknown) => rowsOf(db, r))) as {
-    members: number | string;
-    entries: number | string;
-    outstanding: number | string;
-  }[];
+    .then((r: unknown) =>
+      rowsOf<{
+        members: number | string;
+        entries: number | string;
+        outstanding: number | string;
+      }>(db, r),
+    );
   const balanceDrift = (
-    (await db.knex
+    await db.knex
       .raw(
         `select m.id as member_id, m.balance as stored, coalesce(t.total, 0) as ledger
          from members m
@@ -32,18 +34,20 @@ export async function verifyLedger(db: Db): Promise<VerifyReport> {
         where m.balance <> coalesce(t.total, 0)
         order by m.id limit 1000`,
       )
-      .then((r: unknown) => rowsOf(db, r))) as {
-      member_id: number;
-      stored: number | string;
-      ledger: number | string;
-    }[]
+      .then((r: unknown) =>
+        rowsOf<{
+          member_id: number;
+          stored: number | string;
+          ledger: number | string;
+        }>(db, r),
+      )
   ).map((r) => ({
     memberId: r.member_id,
     stored: Number(r.stored),
     ledger: Number(r.ledger),
   }));
   const runningDrift = (
-    (await db.knex
+    await db.knex
       .raw(
         `select id, member_id, balance_after, running from (
          select id, member_id, balance_after,
@@ -52,12 +56,14 @@ export async function verifyLedger(db: Db): Promise<VerifyReport> {
         where balance_after <> running
         order by id limit 1000`,
       )
-      .then((r: unknown) => rowsOf(db, r))) as {
-      id: number;
-      member_id: number;
-      balance_after: number | string;
-      running: number | string;
-    }[]
+      .then((r: unknown) =>
+        rowsOf<{
+          id: number;
+          member_id: number;
+          balance_after: number | string;
+          running: number | string;
+        }>(db, r),
+      )
   ).map((r) => ({
     entryId: r.id,
     memberId: r.member_id,
@@ -71,8 +77,4 @@ export async function verifyLedger(db: Db): Promise<VerifyReport> {
     balanceDrift,
     runningDrift,
   };
-}
-
-function rowsOf(db: Db, result: unknown): unknown[] {
-  return db.dialect === 'pg' ? (result as { rows: unknown[] }).rows : (result as unknown[]);
 }

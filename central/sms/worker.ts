@@ -36,6 +36,11 @@ export interface SmsWorkerOptions {
  * gateway is called and settled after, so a process that dies mid-send leaves it 'sending'; the
  * next start marks such a message 'unknown' rather than risk sending it twice. Failures that
  * may pass are retried with exponential backoff and jitter; refusals fail at once.
+ *
+ * One round is one transaction: it settles every send that ended since the last round, closes
+ * what expired (at most once a second), and claims as many due messages as there are free
+ * places. Under a stream of notices that is one commit for several messages, where a settle of
+ * its own and a claim for each message made two.
  */
 export class SmsWorker {
   readonly workerId = `w-${randomUUID().slice(0, 8)}`;
@@ -44,7 +49,10 @@ export class SmsWorker {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  /** Sends under way: a place is free again once the gateway has answered. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Sends that ended, to be settled by the next round (`failed`: rounds that could not). */
+  private readonly ended: Ended[] = [];
 
   constructor(options: SmsWorkerOptions) {
     this.options = options;
@@ -96,6 +104,16 @@ export class SmsWorker {
     this.wake();
     await this.loop;
     await Promise.all(this.inFlight);
+    // The sends that ended after the last round; if this fails they stay 'sending', and the
+    // next start marks them 'unknown' (as for a process that stopped mid-send).
+    try {
+      await this.round({ claim: 0, expire: false });
+    } catch (error) {
+      this.options.log.error(
+        { event: 'sms:worker-error', err: error },
+        'SMS worker could not record its last sends',
+      );
+    }
   }
 
   /**
@@ -130,30 +148,110 @@ export class SmsWorker {
     }
   }
 
-  /** One round: expire what is too late, claim what is due, send it. Returns how many it took. */
+  /**
+   * One round: settle the sends that ended, expire what is too late, claim what is due and send
+   * it. Returns how many messages it took (0: nothing due, the loop may sleep).
+   */
   async tick(): Promise<number> {
-    const { db, clock } = this.options;
     const { config } = this.options.sms;
     const free = config.worker.concurrency - this.inFlight.size;
-    if (free <= 0) {
+    if (free <= 0 && this.ended.length === 0) {
       await Promise.race(this.inFlight);
       return 1;
     }
     await this.sweepAbandoned();
-    const now = clock.now();
     // Closing what expired can wait up to a second (nothing expired is claimed meanwhile): under
     // a stream of notices a round comes every few messages, and each would be one more write.
-    const sinceExpiry = now.getTime() - this.lastExpiryAt;
-    if (sinceExpiry >= EXPIRE_EVERY_MS || sinceExpiry < 0) {
-      this.lastExpiryAt = now.getTime();
-      this.announce(await smsStore.expireOverdue(db.knex, now), 'expired');
+    const sinceExpiry = this.options.clock.now().getTime() - this.lastExpiryAt;
+    const expire = sinceExpiry >= EXPIRE_EVERY_MS || sinceExpiry < 0;
+    return this.round({ claim: Math.max(0, free), expire });
+  }
+
+  /** Settles what ended, then expires and claims, in one transaction; then sends what it took. */
+  private async round(options: { claim: number; expire: boolean }): Promise<number> {
+    const { db, clock } = this.options;
+    const ended = this.ended.splice(0);
+    if (ended.length === 0 && options.claim === 0 && !options.expire) return 0;
+    const now = clock.now();
+    let result: {
+      settled: Set<number>;
+      expired: smsStore.ClosedRow[];
+      claimed: smsStore.OutboxRow[];
+    };
+    try {
+      result = await db.knex.transaction(async (trx) => {
+        const inTrx = { ...db, knex: trx };
+        return {
+          settled: await smsStore.settleOutboxes(inTrx, this.workerId, ended.map(settleOf)),
+          expired: options.expire ? await smsStore.expireOverdue(trx, now) : [],
+          claimed:
+            options.claim > 0
+              ? await smsStore.claimDue(inTrx, now, options.claim, this.workerId)
+              : [],
+        };
+      });
+    } catch (error) {
+      await this.settleEach(ended);
+      throw error;
     }
-    const rows = await smsStore.claimDue(db, now, free, this.workerId);
-    for (const row of rows) {
+    if (options.expire) this.lastExpiryAt = now.getTime();
+    // The claimed messages first: they are the worker's to send whatever a listener does.
+    for (const row of result.claimed) {
       const job = this.deliver(row).finally(() => this.inFlight.delete(job));
       this.inFlight.add(job);
     }
-    return rows.length;
+    for (const e of ended) if (result.settled.has(e.row.id)) this.settledEvent(e.row, e.outcome);
+    this.announce(result.expired, 'expired');
+    return result.claimed.length;
+  }
+
+  /**
+   * After a failed round, each send alone, so that one the database refuses holds up neither
+   * the others nor every later claim. One still refused goes back for a later round, and after
+   * MAX_SETTLE_FAILURES rounds is given up (logged): it stays 'sending' until its lease runs
+   * out and is then marked 'unknown'.
+   */
+  private async settleEach(ended: Ended[]): Promise<void> {
+    const { db, log } = this.options;
+    for (const e of ended) {
+      try {
+        const settled = await smsStore.settleOutboxes(db, this.workerId, [settleOf(e)]);
+        if (settled.has(e.row.id)) this.settledEvent(e.row, e.outcome);
+      } catch (error) {
+        const failed = e.failed + 1;
+        if (failed < MAX_SETTLE_FAILURES) this.ended.push({ ...e, failed });
+        else
+          log.error(
+            { event: 'sms:settle-failed', id: e.row.id, status: e.outcome.status, err: error },
+            'could not record how this SMS send ended; it will be marked unknown',
+          );
+      }
+    }
+  }
+
+  private settledEvent(row: smsStore.OutboxRow, outcome: smsStore.SendOutcome): void {
+    const event: SmsStatusEvent = {
+      outboxId: row.id,
+      kind: row.kind,
+      status: outcome.status,
+      attempts: row.attempts,
+      error: 'error' in outcome ? outcome.error : null,
+      terminalId: row.terminalId,
+      redemptionId: row.redemptionId,
+    };
+    this.emitStatus(event);
+  }
+
+  /** A listener that throws must not stop the worker (the sends it claimed go on). */
+  private emitStatus(event: SmsStatusEvent): void {
+    try {
+      this.options.events.emit('sms:status', event);
+    } catch (error) {
+      this.options.log.error(
+        { event: 'sms:status-listener', id: event.outboxId, err: error },
+        'a listener of SMS status events failed',
+      );
+    }
   }
 
   /** Tells the counters waiting on messages closed without a send. */
@@ -168,15 +266,15 @@ export class SmsWorker {
         terminalId: r.terminal_id,
         redemptionId: r.redemption_id,
       };
-      this.options.events.emit('sms:status', event);
+      this.emitStatus(event);
     }
   }
 
   private async deliver(row: smsStore.OutboxRow): Promise<void> {
-    const { db, clock, log } = this.options;
+    const { clock, log } = this.options;
     // One configuration for the whole send, even if a new one is applied meanwhile.
     const { config, provider } = this.options.sms;
-    let outcome: Parameters<typeof smsStore.settleOutbox>[3];
+    let outcome: smsStore.SendOutcome;
     const template = config.templates[row.template];
     let message: { text: string; variables: string[] } = row;
     if (row.sealed) {
@@ -261,20 +359,24 @@ export class SmsWorker {
         );
       }
     }
-    const settled = await smsStore.settleOutbox(db.knex, row.id, this.workerId, outcome);
-    if (!settled) return;
-    const event: SmsStatusEvent = {
-      outboxId: row.id,
-      kind: row.kind,
-      status: outcome.status,
-      attempts: row.attempts,
-      error: 'error' in outcome ? outcome.error : null,
-      terminalId: row.terminalId,
-      redemptionId: row.redemptionId,
-    };
-    this.options.events.emit('sms:status', event);
+    // Settled by the next round, which this wakes.
+    this.ended.push({ row, outcome, failed: 0 });
+    this.wake();
   }
 }
+
+/** A send that ended, waiting for a round to record it. */
+interface Ended {
+  row: smsStore.OutboxRow;
+  outcome: smsStore.SendOutcome;
+  /** Rounds that could not record it. */
+  failed: number;
+}
+
+const settleOf = (e: Ended) => ({ id: e.row.id, outcome: e.outcome });
+
+/** Rounds in which a send's ending could not be recorded before it is given up. */
+export const MAX_SETTLE_FAILURES = 3;
 
 /** How often, at most, a worker closes the messages that expired unsent. */
 export const EXPIRE_EVERY_MS = 1_000;
