@@ -240,6 +240,19 @@ async function login(url: string): Promise<string> {
   return ((await r.json()) as { token: string }).token;
 }
 
+/** Central's event-loop busy time so far (its /metrics counter), and when it was read. */
+async function centralBusy(url: string): Promise<{ activeS: number; atMs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_active_seconds_total '));
+  if (!line) throw new Error('central /metrics has no nodejs_eventloop_active_seconds_total');
+  return { activeS: Number(line.split(' ')[1]), atMs: performance.now() };
+}
+
+/** Share of the time between two readings that central's event loop was busy, in percent. */
+function busyPct(from: { activeS: number; atMs: number }, to: { activeS: number; atMs: number }) {
+  return Math.round((100 * (to.activeS - from.activeS) * 1000) / (to.atMs - from.atMs));
+}
+
 function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
@@ -380,6 +393,7 @@ export async function run(quick: boolean): Promise<void> {
     const samples: number[] = [];
     const confirmed: number[] = []; // recordSale returned: the sale is on the counter's disk
     const answered: number[] = []; // central's answer reached A
+    const busyBefore = await centralBusy(central.url);
     for (let i = 0; i < size.samples + 10; i += 1) {
       const mobile = probe[i % probe.length] ?? '';
       const before = b.core.findByMobile(mobile)?.balance ?? 0;
@@ -410,6 +424,7 @@ export async function run(quick: boolean): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    const centralBusyPct = busyPct(busyBefore, await centralBusy(central.url));
     const ours = stats(samples);
     const loadResult = await Promise.all(
       loadHosts.map((h) => h.call<{ sales: number }>({ cmd: 'stop-load' })),
@@ -449,6 +464,7 @@ export async function run(quick: boolean): Promise<void> {
     say(
       `  background: ${backgroundSales} sales over HTTP while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
     );
+    say(`  central's event loop was busy ${centralBusyPct} % of the time the samples took`);
     Object.assign(figures, {
       terminals: size.terminals,
       backgroundSalesPerSec: size.backgroundPerSec,
@@ -467,6 +483,7 @@ export async function run(quick: boolean): Promise<void> {
       rxdbP50Ms: rx.p50Ms,
       rxdbP99Ms: rx.p99Ms,
       propagationP99ToFloor: round(ours.p99Ms / relay.p99Ms),
+      centralEventLoopBusyPct: centralBusyPct,
     });
 
     if (only === 'propagation') {

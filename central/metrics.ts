@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Central's Prometheus metrics, in a registry of its own. */
@@ -8,6 +9,7 @@ export interface Metrics {
   batchSeconds: Histogram;
   writes: Counter<'operation' | 'outcome'>;
   writerQueue: Gauge;
+  eventLoopActive: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -45,5 +47,26 @@ export function createMetrics(): Metrics {
       help: 'Commands waiting for the next ledger transaction',
       registers: [registry],
     }),
+    eventLoopActive: eventLoopActiveCounter(registry),
   };
+}
+
+/**
+ * Time the event loop spent running code rather than waiting, since the process started:
+ * its rate is the loop's utilization. One process serves every socket and request, so a
+ * rate near 1 means each of them waits for the others (see docs/benchmarks.md, sync).
+ */
+function eventLoopActiveCounter(registry: Registry): Counter {
+  let counted = 0;
+  return new Counter({
+    name: 'nodejs_eventloop_active_seconds_total',
+    help: 'Time the event loop was busy (not waiting for I/O or timers)',
+    registers: [registry],
+    collect() {
+      const active = performance.eventLoopUtilization().active / 1000;
+      if (active <= counted) return;
+      this.inc(active - counted);
+      counted = active;
+    },
+  });
 }
