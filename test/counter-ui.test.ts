@@ -28,6 +28,7 @@ import {
   type SerialPair,
 } from './support/serial-pair.ts';
 import { waitFor } from './support/terminal.ts';
+import { scanAsWedge } from './support/wedge-scanner.ts';
 
 // The counter as a cashier and a manager use it: headless Chromium on the counter's own screens,
 // a real central process (killed and restarted for the offline sale), two terminal core
@@ -115,12 +116,6 @@ async function openMember(p: Page, typed: string): Promise<void> {
   await p.getByTestId('lookup-suggestion-0').waitFor();
   await p.keyboard.press('Enter');
   await p.getByTestId('member-name').waitFor();
-}
-
-/** A keyboard-wedge scanner: the whole code in a burst, then Enter. */
-async function wedgeScan(p: Page, code: string): Promise<void> {
-  await p.keyboard.type(code, { delay: 0 });
-  await p.keyboard.press('Enter');
 }
 
 /** The member as central holds them (the truth the counters must agree with). */
@@ -232,7 +227,7 @@ describe.skipIf(missing.length > 0)('the counter in a browser', () => {
     const billNumber = await page.getByTestId('sale-bill-number').inputValue();
     expect(billNumber).toMatch(/^MUM01-/);
     const scanStarted = Date.now();
-    await wedgeScan(page, BOOK.sku);
+    await scanAsWedge(page, BOOK.sku);
     await page.getByTestId('sale-line-0').waitFor();
     expect(Date.now() - scanStarted).toBeLessThan(5_000);
     // Focus is on the new line's amount: ₹4,000 of books = 200 points.
