@@ -22,7 +22,7 @@ export async function scanAsWedge(
   try {
     const startSeconds = Date.now() / 1000;
     const sends: Promise<unknown>[] = [];
-    // Barcode symbologies carry ASCII only, so one UTF-16 unit is one key.
+    // Barcode symbologies carry ASCII only: one character is one key.
     Array.from(`${code}\r`).forEach((char, i) => {
       const key = keyOf(char);
       const timestamp = startSeconds + (i * gapMs) / 1000;
@@ -33,7 +33,8 @@ export async function scanAsWedge(
     });
     await Promise.all(sends);
   } finally {
-    await cdp.detach();
+    // A failed send is the error to report, not a failed detach after it.
+    await cdp.detach().catch(() => undefined);
   }
 }
 

@@ -72,6 +72,7 @@ export function useWedgeScanner(onScan: (code: string) => void): void {
         key: event.key,
         // Same clock as performance.now(), which the flush timer uses.
         timeMs: event.timeStamp,
+        seenAtMs: performance.now(),
         isRepeat: event.repeat,
         hasCommandModifier:
           (event.ctrlKey || event.altKey || event.metaKey) && !event.getModifierState('AltGraph'),

@@ -50,6 +50,20 @@ class Field {
     return time;
   }
 
+  /**
+   * Keys stamped `gapMs` apart that reach the screen `lagMs` after their stamps (a page busy
+   * with something else); before each one, the screen's timer gets its chance to run.
+   */
+  deliverLate(keys: readonly string[], startMs: number, gapMs: number, lagMs: number): number {
+    let time = startMs;
+    for (const key of keys) {
+      this.idle(time + lagMs);
+      this.press(key, time, { seenAtMs: time + lagMs });
+      time += gapMs;
+    }
+    return time;
+  }
+
   private run(step: WedgeInputStep): void {
     this.state = step.state;
     for (const command of step.commands) {
@@ -164,5 +178,24 @@ describe('keyboard-wedge scans in a focused field', () => {
     field.press('Enter', keys.length * 4);
     expect(field.scans).toEqual(['SKU-123']);
     expect(field.value).toBe('');
+  });
+
+  it('reads a scan whose keys all reach a busy page late as one scan, not typing', () => {
+    const field = new Field();
+    field.value = 'x';
+    field.deliverLate([...Array.from('8901030865237'), 'Enter'], 1_000, 4, 120);
+    expect(field.scans).toEqual(['8901030865237']);
+    expect(field.value).toBe('x');
+    expect(field.submitted).toEqual([]);
+  });
+
+  it('still ends a late burst on its quiet gap, and lets late typing through', () => {
+    const field = new Field();
+    const end = field.deliverLate(Array.from('SKU-123'), 0, 4, 120);
+    field.idle(end + 120 + 36);
+    expect(field.scans).toEqual(['SKU-123']);
+    field.deliverLate(Array.from('98123'), 5_000, 120, 80);
+    expect(field.value).toBe('98123');
+    expect(field.scans).toEqual(['SKU-123']);
   });
 });

@@ -28,6 +28,11 @@ export type KeyPress = {
   isRepeat: boolean;
   /** Ctrl, Alt or Meta held (not Shift, not AltGr): a shortcut, never part of a code. */
   hasCommandModifier: boolean;
+  /**
+   * When the screen got the key, on the same clock as timeMs (performance.now()); later than
+   * timeMs when the page was busy and the key waited in the browser's queue. Absent: at once.
+   */
+  seenAtMs?: number;
 };
 
 /** What the screen does, in order, for one step. */
@@ -44,6 +49,12 @@ export type WedgeInputState = {
   readonly wedge: WedgeState;
   /** How many keys of the held burst reached the field (the rest were held back). */
   readonly passed: number;
+  /**
+   * How late the last key reached the screen after its timeStamp. A quiet gap is judged on the
+   * keys' own clock: a page that fell behind sees the next key that much later too, and must not
+   * end a scan by its timer while the rest of the scan is still queued.
+   */
+  readonly lagMs: number;
 };
 
 export type WedgeInputStep = {
@@ -54,7 +65,7 @@ export type WedgeInputStep = {
 };
 
 export function createWedgeInputState(): WedgeInputState {
-  return { wedge: createWedgeState(), passed: 0 };
+  return { wedge: createWedgeState(), passed: 0, lagMs: 0 };
 }
 
 /** Feeds one keydown. Pure. */
@@ -69,6 +80,7 @@ export function stepWedgeInput(
     timeMs: press.timeMs,
     repeat: press.isRepeat,
   };
+  const lagMs = Math.max(0, (press.seenAtMs ?? press.timeMs) - press.timeMs);
   const before = state.wedge.pending;
   const step = stepWedge(state.wedge, event, options);
   const after = step.state.pending;
@@ -80,7 +92,7 @@ export function stepWedgeInput(
     const isSwallowed = hasEndedScan && options.terminators.includes(event.key);
     const continues = after.length > 0 && after[0] === before[0];
     return {
-      state: { wedge: step.state, passed: continues ? state.passed : 0 },
+      state: { wedge: step.state, passed: continues ? state.passed : 0, lagMs },
       isHeld: isSwallowed,
       commands,
     };
@@ -91,33 +103,34 @@ export function stepWedgeInput(
   // Once one key of a burst is held, the rest are too, so keys never arrive out of order.
   const isHeld = passed < after.length - 1 || isCertainScan(after, options);
   return {
-    state: { wedge: step.state, passed: isHeld ? passed : passed + 1 },
+    state: { wedge: step.state, passed: isHeld ? passed : passed + 1, lagMs },
     isHeld,
     commands,
   };
 }
 
-/** Releases a burst gone quiet; call it at `flushAtMs`. Pure. */
+/** Releases a burst gone quiet; call it at `flushAtMs` (the screen's clock). Pure. */
 export function flushWedgeInput(
   state: WedgeInputState,
   nowMs: number,
   options: WedgeOptions = DEFAULT_WEDGE_OPTIONS,
 ): WedgeInputStep {
-  const step = flushWedge(state.wedge, nowMs, options);
+  const step = flushWedge(state.wedge, nowMs - state.lagMs, options);
   if (step.outputs.length === 0) return { state, isHeld: false, commands: [] };
   return {
-    state: { wedge: step.state, passed: 0 },
+    state: { wedge: step.state, passed: 0, lagMs: state.lagMs },
     isHeld: false,
     commands: resolveOutputs(state.wedge.pending, state.passed, step.outputs),
   };
 }
 
-/** When to call flush next; undefined when nothing is held. */
+/** When to call flush next, on the screen's clock; undefined when nothing is held. */
 export function flushAtMs(
   state: WedgeInputState,
   options: WedgeOptions = DEFAULT_WEDGE_OPTIONS,
 ): number | undefined {
-  return nextFlushAtMs(state.wedge, options);
+  const at = nextFlushAtMs(state.wedge, options);
+  return at === undefined ? undefined : at + state.lagMs;
 }
 
 /**
