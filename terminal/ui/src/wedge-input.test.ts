@@ -41,13 +41,7 @@ class Field {
   }
 
   type(text: string, startMs: number, gapMs: number): number {
-    let time = startMs;
-    for (const key of Array.from(text)) {
-      this.idle(time);
-      this.press(key, time);
-      time += gapMs;
-    }
-    return time;
+    return this.deliverLate(Array.from(text), startMs, gapMs, 0);
   }
 
   /**
