@@ -25,7 +25,7 @@ import { REDEEM_EVENTS, type SmsPush } from '../shared/protocol/redeem.ts';
 import { LEDGER_EVENTS } from '../shared/protocol/ledger.ts';
 import { ledgerStatement } from './ledger/statement.ts';
 import { WishScheduler } from './sms/wishes.ts';
-import { SyncServer, type SyncOptions } from './sync/server.ts';
+import { ADAPTER_HEARTBEAT_MS, SyncServer, type SyncOptions } from './sync/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { systemClock, type Clock } from './time.ts';
@@ -278,6 +278,8 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
   if (!adapter && central.db.dialect === 'pg' && central.config.DATABASE_URL) {
     adapterPool = createAdapterPool(central.config.DATABASE_URL, central.log);
     adapter = createAdapter(adapterPool.pool, {
+      // Often enough that a process soon knows whether any other listens (see pushElsewhere).
+      heartbeatInterval: ADAPTER_HEARTBEAT_MS,
       errorHandler: (error) => {
         central.log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter failed');
       },

@@ -1,0 +1,114 @@
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ChangePush } from '../shared/protocol/sync.ts';
+import { startPeerCentral, startTestCentral, type TestCentral } from './support/central.ts';
+import { describePg } from './support/databases.ts';
+import { counterSale, startPairedTerminal, waitConverged, waitFor } from './support/terminal.ts';
+
+/** The channel the Socket.IO PostgreSQL adapter publishes the sync namespace's messages on. */
+const CHANNEL = 'socket.io#/sync';
+/** socket.io-adapter's MessageType: a process's announcement, its heartbeat, a server-side emit. */
+const INITIAL_HEARTBEAT = 1;
+const HEARTBEAT = 2;
+const SERVER_SIDE_EMIT = 9;
+
+const ONE = '+919820060001';
+const TWO = '+919820060002';
+
+type Terminal = Awaited<ReturnType<typeof startPairedTerminal>>;
+
+describePg('pushes published to other central processes only while one listens', () => {
+  let c: TestCentral;
+  let listener: pg.Client;
+  /** Every message the adapters published on the sync channel, as a third party hears them. */
+  const heard: { uid: string; type: number }[] = [];
+  const emits = () => heard.filter((m) => m.type === SERVER_SIDE_EMIT).length;
+  const terminals: Terminal[] = [];
+
+  /** Counts the live pushes a terminal receives that carry `mobile`. */
+  function pushesOf(t: Terminal, mobile: string): { n: number } {
+    const seen = { n: 0 };
+    t.core.sync.socket.on('member:changed', (raw: unknown) => {
+      if ((raw as ChangePush).changes.some((s) => s.mobile === mobile)) seen.n += 1;
+    });
+    return seen;
+  }
+
+  beforeAll(async () => {
+    // No grace after start: from the first push, the process publishes only to those it heard.
+    c = await startTestCentral('pg', { sync: { peerGraceMs: 0 } });
+    listener = new pg.Client({ connectionString: c.database.env.DATABASE_URL });
+    await listener.connect();
+    listener.on('notification', (n) => {
+      const m = JSON.parse(n.payload ?? '{}') as { uid: string; type: number };
+      heard.push({ uid: m.uid, type: m.type });
+    });
+    await listener.query(`LISTEN "${CHANNEL}"`);
+  });
+  afterAll(async () => {
+    for (const t of terminals) await t.close();
+    await listener.end();
+    await c.close();
+  });
+
+  it('a lone process publishes none of its pushes, and its terminals get every one', async () => {
+    const t = await startPairedTerminal(c, 'MUM-01');
+    terminals.push(t);
+    t.core.enrol({ mobile: ONE, name: 'Lone One', smsConsent: false });
+    t.core.enrol({ mobile: TWO, name: 'Lone Two', smsConsent: false });
+    await waitConverged(t.core, c.central);
+    // The listener hears the adapter (its heartbeats), so it would hear a published push.
+    await waitFor('a heartbeat of the lone process', () =>
+      heard.some((m) => m.type === HEARTBEAT || m.type === INITIAL_HEARTBEAT),
+    );
+    const pushes = pushesOf(t, ONE);
+    for (let i = 1; i <= 5; i += 1) {
+      t.core.recordSale(counterSale(`LONE-${i}`, ONE, [['ELEC', 1_000]]));
+    }
+    await waitConverged(t.core, c.central);
+    expect(pushes.n).toBeGreaterThanOrEqual(1);
+    expect(emits()).toBe(0);
+    expect(await c.listening.sync.io.of('/sync').adapter.serverCount()).toBe(1);
+  });
+
+  it('with a second process, each publishes its pushes to the other, which pushes them on', async () => {
+    const peer = await startPeerCentral(
+      c.database,
+      c.clock,
+      { SMS_WORKER: 'false' },
+      { peerGraceMs: 0 },
+    );
+    try {
+      await waitFor('each process to have heard the other', async () => {
+        const counts = await Promise.all(
+          [c.listening, peer.listening].map((l) => l.sync.io.of('/sync').adapter.serverCount()),
+        );
+        return counts.every((n) => n === 2);
+      });
+      const [here] = terminals;
+      if (!here) throw new Error('the first test starts a terminal on the first process');
+      const there = await startPairedTerminal({ url: peer.url, tokens: c.tokens }, 'DEL-01');
+      terminals.push(there);
+      await waitConverged(there.core, c.central);
+
+      const beforeEmits = emits();
+      const thereGot = pushesOf(there, TWO);
+      here.core.recordSale(counterSale('CROSS-1', TWO, [['BOOK', 500]]));
+      await waitFor('the push of a sale on process 1 at process 2', () => thereGot.n >= 1);
+      expect(emits()).toBeGreaterThan(beforeEmits);
+
+      const afterFirst = emits();
+      const hereGot = pushesOf(here, ONE);
+      there.core.recordSale(counterSale('CROSS-2', ONE, [['BOOK', 700]]));
+      await waitFor('the push of a sale on process 2 at process 1', () => hereGot.n >= 1);
+      expect(emits()).toBeGreaterThan(afterFirst);
+      await Promise.all([
+        waitConverged(here.core, c.central),
+        waitConverged(there.core, c.central),
+      ]);
+    } finally {
+      await terminals.pop()?.close();
+      await peer.close();
+    }
+  });
+});
