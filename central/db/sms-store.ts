@@ -58,32 +58,59 @@ export async function insertOutbox(
   return ids;
 }
 
-/** insertOutbox in a statement batch (PostgreSQL); the new rows' ids are not needed there. */
+/**
+ * insertOutbox in a statement batch (PostgreSQL); the new rows' ids are not needed there. The
+ * rows go as one JSON value, so the statement is the same text for any number of them (it is
+ * prepared once per connection): as a multi-row VALUES, a batch of 250 earn notices was 4,250
+ * values for knex to bind and escape, and a new statement for PostgreSQL to parse and plan.
+ */
 export function insertOutboxIn(batch: StatementBatch, q: Q, rows: NewOutboxRow[], now: Date): void {
-  if (rows.length > 0) batch.add(outboxInsert(q, rows, now));
+  if (rows.length === 0) return;
+  batch.add(
+    q.raw(
+      `insert into sms_outbox (kind, dedupe_key, member_id, mobile, template, text, sealed,
+                               variables, unicode, segments, status, last_error, created_at,
+                               next_attempt_at, expires_at, terminal_id, redemption_id)
+       select kind, dedupe_key, member_id, mobile, template, text, sealed, variables, unicode,
+              segments, status, last_error, ?::timestamptz, ?::timestamptz, expires_at,
+              terminal_id, redemption_id
+         from jsonb_to_recordset(?::jsonb) as x(kind text, dedupe_key text, member_id bigint,
+              mobile text, template text, text text, sealed text, variables text, unicode boolean,
+              segments int, status text, last_error text, expires_at timestamptz,
+              terminal_id text, redemption_id bigint)
+       on conflict (dedupe_key) do nothing`,
+      [now.toISOString(), now.toISOString(), JSON.stringify(rows.map(outboxColumns))],
+    ),
+  );
+}
+
+function outboxColumns(r: NewOutboxRow) {
+  return {
+    kind: r.kind,
+    dedupe_key: r.dedupeKey,
+    member_id: r.memberId,
+    mobile: r.mobile,
+    template: r.template,
+    text: r.text,
+    sealed: r.sealed,
+    variables: JSON.stringify(r.variables),
+    unicode: r.unicode,
+    segments: r.segments,
+    status: r.status,
+    last_error: r.lastError,
+    expires_at: r.expiresAt,
+    terminal_id: r.terminalId,
+    redemption_id: r.redemptionId,
+  };
 }
 
 function outboxInsert(q: Q, rows: NewOutboxRow[], now: Date) {
   return q('sms_outbox')
     .insert(
       rows.map((r) => ({
-        kind: r.kind,
-        dedupe_key: r.dedupeKey,
-        member_id: r.memberId,
-        mobile: r.mobile,
-        template: r.template,
-        text: r.text,
-        sealed: r.sealed,
-        variables: JSON.stringify(r.variables),
-        unicode: r.unicode,
-        segments: r.segments,
-        status: r.status,
-        last_error: r.lastError,
+        ...outboxColumns(r),
         created_at: now,
         next_attempt_at: now,
-        expires_at: r.expiresAt,
-        terminal_id: r.terminalId,
-        redemption_id: r.redemptionId,
       })),
     )
     .onConflict('dedupe_key')
