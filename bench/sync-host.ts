@@ -5,6 +5,7 @@
  *
  *   { cmd: 'start', count, centralUrl, adminToken, showrooms }  pair and start terminals
  *   { cmd: 'http-load', centralUrl, token, salesPerSec, mobiles } steady sales over HTTP
+ *   { cmd: 'socket-load', salesPerSec, mobiles }                  steady sales from the terminals
  *   { cmd: 'stop-load' }                                          → { sales }
  *   { cmd: 'bootstrap', centralUrl, adminToken, mobiles }         one new terminal: time to
  *                                                                 catch up, memory, file, lookups
@@ -30,6 +31,29 @@ let load: NodeJS.Timeout | undefined;
 let loadSales = 0;
 let loadRefused = 0;
 let httpPool: Pool | undefined;
+
+/** Sends `salesPerSec` sales, a few every 20 ms; `send` resolves whether central wrote one. */
+function startLoad(salesPerSec: number, send: (i: number) => Promise<boolean>): void {
+  const perTick = (salesPerSec * 20) / 1000;
+  let due = 0;
+  let n = 0;
+  load = setInterval(() => {
+    due += perTick;
+    while (due >= 1) {
+      due -= 1;
+      n += 1;
+      send(n).then(
+        (written) => {
+          if (written) loadSales += 1;
+          else loadRefused += 1;
+        },
+        () => {
+          loadRefused += 1;
+        },
+      );
+    }
+  }, 20);
+}
 
 function reply(message: unknown): void {
   process.send?.(message);
@@ -98,42 +122,55 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
     case 'http-load': {
       const pool = new Pool(message.centralUrl as string, { connections: 16 });
       const mobiles = message.mobiles as string[];
-      const perTick = ((message.salesPerSec as number) * 20) / 1000;
-      let due = 0;
-      let n = 0;
       httpPool = pool;
-      load = setInterval(() => {
-        due += perTick;
-        while (due >= 1) {
-          due -= 1;
-          n += 1;
-          const i = n;
-          pool
-            .request({
-              path: '/api/sales',
-              method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                authorization: `Bearer ${message.token as string}`,
-                'idempotency-key': `bg-${process.pid}-${i}`,
-              },
-              body: JSON.stringify({
-                showroomCode: 'BLR-01',
-                billNumber: `HBG-${process.pid}-${i}`,
+      startLoad(message.salesPerSec as number, async (i) => {
+        const res = await pool.request({
+          path: '/api/sales',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${message.token as string}`,
+            'idempotency-key': `bg-${process.pid}-${i}`,
+          },
+          body: JSON.stringify({
+            showroomCode: 'BLR-01',
+            billNumber: `HBG-${process.pid}-${i}`,
+            mobile: mobiles[i % mobiles.length],
+            lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+          }),
+        });
+        await res.body.dump();
+        return res.statusCode === 201;
+      });
+      return { loading: message.salesPerSec };
+    }
+    case 'socket-load': {
+      // As counters send their sales: an outbox submit on a hosted terminal's own connection,
+      // each terminal in turn. Not through their outboxes: on this one machine each would
+      // fsync the same disk, which real counters do not share.
+      const mobiles = message.mobiles as string[];
+      startLoad(message.salesPerSec as number, async (i) => {
+        const { core } = terminals[i % terminals.length] ?? {};
+        if (!core) throw new Error('no hosted terminal to sell at');
+        const { showroomCode, terminalId } = core.credentials;
+        const answer = (await core.sync.socket.timeout(10_000).emitWithAck('outbox:submit', {
+          items: [
+            {
+              kind: 'sale',
+              key: `${terminalId}-bg-${i}`,
+              body: {
+                showroomCode,
+                terminalId,
+                billNumber: `SBG-${process.pid}-${i}`,
+                soldAt: new Date().toISOString(),
                 mobile: mobiles[i % mobiles.length],
                 lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
-              }),
-            })
-            .then(async (res) => {
-              await res.body.dump();
-              if (res.statusCode === 201) loadSales += 1;
-              else loadRefused += 1;
-            })
-            .catch(() => {
-              loadRefused += 1;
-            });
-        }
-      }, 20);
+              },
+            },
+          ],
+        })) as { results?: { outcome: string }[] };
+        return answer.results?.[0]?.outcome === 'applied';
+      });
       return { loading: message.salesPerSec };
     }
     case 'stop-load': {

@@ -328,7 +328,16 @@ export async function run(quick: boolean): Promise<void> {
     console.log(line);
   };
   const db = await createPgDatabase('sl_bench_sync');
-  const central = await startCentralProcess({ DATABASE_URL: db.url, DEMO_SEED: 'always' });
+  const central = await startCentralProcess({
+    DATABASE_URL: db.url,
+    DEMO_SEED: 'always',
+    // A CPU profile of central, written there when it stops (to see where its time goes).
+    ...(process.env.SYNC_CENTRAL_PROFILE_DIR
+      ? {
+          NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${process.env.SYNC_CENTRAL_PROFILE_DIR}`,
+        }
+      : {}),
+  });
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const hosts: Host[] = [];
@@ -369,17 +378,19 @@ export async function run(quick: boolean): Promise<void> {
     );
     await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
     /**
-     * Background sales, to members the probe skips, posted to central's HTTP API from a host
-     * process. Not from the hosts' terminals: each of those would fsync its outbox on this one
-     * machine's disk, where real counters each have their own; every terminal still applies
-     * every push.
+     * Background sales, to members the probe skips, sent as counters send theirs: an outbox
+     * submit on the connection of one hosted terminal after another (since 2026-11-24; before,
+     * posted to central's HTTP API, as SYNC_LOAD=http still does, and does with no hosted
+     * terminal). Not through the terminals' outboxes: each would fsync its outbox on this one
+     * machine's disk, where real counters each have their own. Every terminal applies every push.
      */
     const loadHosts = hosts.slice(0, 1);
-    const startLoad = () =>
+    const loadVia = process.env.SYNC_LOAD === 'http' || others === 0 ? 'http' : 'socket';
+    const startLoad = (via: 'http' | 'socket') =>
       Promise.all(
         loadHosts.map((h) =>
           h.call({
-            cmd: 'http-load',
+            cmd: via === 'http' ? 'http-load' : 'socket-load',
             centralUrl: central.url,
             token,
             salesPerSec: size.backgroundPerSec,
@@ -387,7 +398,7 @@ export async function run(quick: boolean): Promise<void> {
           }),
         ),
       );
-    await startLoad();
+    await startLoad(loadVia);
     await new Promise((r) => setTimeout(r, 1_000)); // load steady
     const probe = probeMobiles.slice(0, 100);
     const samples: number[] = [];
@@ -427,9 +438,11 @@ export async function run(quick: boolean): Promise<void> {
     const centralBusyPct = busyPct(busyBefore, await centralBusy(central.url));
     const ours = stats(samples);
     const loadResult = await Promise.all(
-      loadHosts.map((h) => h.call<{ sales: number }>({ cmd: 'stop-load' })),
+      loadHosts.map((h) => h.call<{ sales: number; refused: number }>({ cmd: 'stop-load' })),
     );
     const backgroundSales = loadResult.reduce((n, r) => n + r.sales, 0);
+    const backgroundRefused = loadResult.reduce((n, r) => n + r.refused, 0);
+    if (backgroundRefused > 0) throw new Error(`${backgroundRefused} background sales not written`);
     say('  measuring the baselines…');
     const relay = await baselines.socketIoRelayPropagation({
       samples: size.samples,
@@ -462,12 +475,13 @@ export async function run(quick: boolean): Promise<void> {
     row(`PouchDB live replication (${pouchClients} clients)`, pouch);
     row(`RxDB replication (${rxClients} clients)`, rx);
     say(
-      `  background: ${backgroundSales} sales over HTTP while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
+      `  background: ${backgroundSales} sales ${loadVia === 'http' ? 'over HTTP' : 'from the terminals'} while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
     );
     say(`  central's event loop was busy ${centralBusyPct} % of the time the samples took`);
     Object.assign(figures, {
       terminals: size.terminals,
       backgroundSalesPerSec: size.backgroundPerSec,
+      backgroundVia: loadVia,
       propagationP50Ms: ours.p50Ms,
       propagationP99Ms: ours.p99Ms,
       propagationMaxMs: ours.maxMs,
@@ -634,7 +648,7 @@ export async function run(quick: boolean): Promise<void> {
       bulkMobile(1 + Math.floor((i * (size.catchUpChanges + 1_000 + extra - 1)) / 1_000)),
     );
     const namePrefixes = ['aa', 'pri', 'roh', 'ana', 'vik', 'mee', 'arj', 'kav', 'अमि', 'सुनी'];
-    await startLoad();
+    await startLoad('http'); // the hosted terminals are stopped by now
     const headAtStart = Number(
       (await client.query('select head from change_seq where id = 1')).rows[0].head,
     );
