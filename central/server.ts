@@ -25,7 +25,12 @@ import { REDEEM_EVENTS, type SmsPush } from '../shared/protocol/redeem.ts';
 import { LEDGER_EVENTS } from '../shared/protocol/ledger.ts';
 import { ledgerStatement } from './ledger/statement.ts';
 import { WishScheduler } from './sms/wishes.ts';
-import { ADAPTER_HEARTBEAT_MS, SyncServer, type SyncOptions } from './sync/server.ts';
+import {
+  ADAPTER_HEARTBEAT_MS,
+  ADAPTER_SILENCE_MS,
+  SyncServer,
+  type SyncOptions,
+} from './sync/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { systemClock, type Clock } from './time.ts';
@@ -286,9 +291,13 @@ export async function listen(central: Central, options: SyncOptions = {}): Promi
     });
   }
   const { redemption } = central;
+  const hearing = adapterPool;
   const sync = new SyncServer(server, central, {
     ...options,
     ...(adapter ? { adapter } : {}),
+    ...(hearing && !options.adapterHears
+      ? { adapterHears: () => hearing.msSinceHeard() < ADAPTER_SILENCE_MS }
+      : {}),
     requests: {
       [REDEEM_EVENTS.quote]: (counter, raw) => redemption.quote(counter, raw),
       [REDEEM_EVENTS.request]: (counter, raw) => redemption.request(counter, raw),

@@ -51,7 +51,15 @@ describePg('pushes published to other central processes only while one listens',
     await c.close();
   });
 
-  it('a lone process publishes none of its pushes, and its terminals get every one', async () => {
+  /** Resolves once the listener hears a heartbeat published after this call: all before it is in. */
+  async function heartbeatAfterNow(): Promise<void> {
+    const from = heard.length;
+    await waitFor('a heartbeat after that', () =>
+      heard.slice(from).some((m) => m.type === HEARTBEAT),
+    );
+  }
+
+  it('a lone process publishes none of its pushes, and its terminal still gets them', async () => {
     const t = await startPairedTerminal(c, 'MUM-01');
     terminals.push(t);
     t.core.enrol({ mobile: ONE, name: 'Lone One', smsConsent: false });
@@ -66,6 +74,7 @@ describePg('pushes published to other central processes only while one listens',
       t.core.recordSale(counterSale(`LONE-${i}`, ONE, [['ELEC', 1_000]]));
     }
     await waitConverged(t.core, c.central);
+    await heartbeatAfterNow();
     expect(pushes.n).toBeGreaterThanOrEqual(1);
     expect(emits()).toBe(0);
     expect(await c.listening.sync.io.of('/sync').adapter.serverCount()).toBe(1);
@@ -110,5 +119,58 @@ describePg('pushes published to other central processes only while one listens',
       await terminals.pop()?.close();
       await peer.close();
     }
+  });
+  it('its listening connection cut by PostgreSQL: it stays up, publishes while deaf, then stops', async () => {
+    const [here] = terminals;
+    if (!here) throw new Error('the first test starts a terminal on the first process');
+    const mine = (await listener.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]
+      ?.pid;
+    const listening = async () =>
+      (
+        await c.central.db.knex.raw<{ rows: { pid: number }[] }>(
+          `select pid from pg_stat_activity
+            where datname = current_database() and query like 'LISTEN%' and pid <> ?`,
+          [mine ?? 0],
+        )
+      ).rows.map((r) => r.pid);
+    // Cut it, and again each time the adapter connects again, until the pushes are published.
+    const cut = new Set<number>();
+    const silence = async () => {
+      for (const pid of await listening()) {
+        cut.add(pid);
+        await c.central.db.knex.raw('select pg_terminate_backend(?)', [pid]);
+      }
+    };
+    await silence();
+    expect(cut.size).toBe(1);
+
+    // Deaf, it cannot tell whether another process listens: its pushes are published.
+    const before = emits();
+    let n = 0;
+    for (const deadline = Date.now() + 15_000; emits() === before && Date.now() < deadline;) {
+      n += 1;
+      here.core.recordSale(counterSale(`DEAF-${n}`, ONE, [['BOOK', 100]]));
+      for (let i = 0; i < 5; i += 1) {
+        await silence();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(emits()).toBeGreaterThan(before);
+
+    // Listening again (the adapter reconnects), it hears itself alone and stops publishing.
+    await waitFor('the process to listen again', async () => {
+      const now = await listening();
+      return now.length === 1 && !cut.has(now[0] ?? 0);
+    });
+    let quiet = false;
+    for (const deadline = Date.now() + 10_000; !quiet && Date.now() < deadline;) {
+      const from = emits();
+      n += 1;
+      here.core.recordSale(counterSale(`HEARS-${n}`, ONE, [['BOOK', 100]]));
+      await waitConverged(here.core, c.central);
+      await heartbeatAfterNow();
+      quiet = emits() === from;
+    }
+    expect(quiet).toBe(true);
   });
 });

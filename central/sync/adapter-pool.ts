@@ -10,20 +10,47 @@ import type { Logger } from '../log.ts';
  * every session idle, the last one a finished LISTEN; see also socket.io-postgres-adapter
  * issue 13). So once the adapter is closed, no new client is handed out, and clients still out
  * after a short grace are destroyed, their reconnect listeners removed first.
+ *
+ * It also tells how long ago the LISTEN connection last heard anything (msSinceHeard): a
+ * process that cannot hear the others cannot know whether any listens (see SyncServer).
  */
 export function createAdapterPool(
   connectionString: string,
   log: Logger,
-): { pool: pg.Pool; close(): Promise<void> } {
-  const pool = new pg.Pool({ connectionString, max: 2 });
+): { pool: pg.Pool; msSinceHeard(): number; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString, max: 2, keepAlive: true });
   pool.on('error', (error) => {
     log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection failed');
   });
   const out = new Set<pg.PoolClient>();
-  pool.on('acquire', (client) => out.add(client));
+  const watched = new WeakSet<pg.PoolClient>();
+  let heardAtMs = -Infinity;
+  pool.on('acquire', (client) => {
+    out.add(client);
+    if (watched.has(client)) return;
+    watched.add(client);
+    // The LISTEN client hears every message published on the adapter's channels, this
+    // process's own heartbeats included (one a heartbeat interval while it publishes nothing).
+    client.on('notification', () => {
+      heardAtMs = performance.now();
+    });
+    // pg-pool listens for a client's errors only while it is idle; the LISTEN client is never
+    // idle, and a connection PostgreSQL cut would throw in the process. It is closed instead:
+    // the adapter sees it end and connects again.
+    client.on('error', (error) => {
+      log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection lost');
+      if (!out.has(client)) return;
+      try {
+        client.release(error);
+      } catch {
+        // released meanwhile by whoever held it
+      }
+    });
+  });
   pool.on('release', (_error, client) => out.delete(client));
   return {
     pool,
+    msSinceHeard: () => performance.now() - heardAtMs,
     close: async () => {
       // A reconnect the adapter schedules from now on waits for ever instead of looping.
       pool.connect = (() => new Promise(() => undefined)) as typeof pool.connect;

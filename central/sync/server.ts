@@ -50,6 +50,8 @@ export const ADAPTER_HEARTBEAT_MS = 1_000;
  * or not: three adapter heartbeats, by which time it has heard from every live one.
  */
 const PEER_GRACE_MS = 3 * ADAPTER_HEARTBEAT_MS;
+/** Heard nothing on the adapter for this long (not even its own heartbeat): it is not listening. */
+export const ADAPTER_SILENCE_MS = 3 * ADAPTER_HEARTBEAT_MS;
 
 /** Options of the sync server: a Socket.IO adapter to fan pushes out across central processes. */
 export interface SyncOptions {
@@ -62,6 +64,11 @@ export interface SyncOptions {
   heartbeatMs?: number;
   /** How long after start every push is published to other processes; PEER_GRACE_MS by default. */
   peerGraceMs?: number;
+  /**
+   * Whether the adapter has heard its channel lately (its own heartbeat at least): when it has
+   * not, it cannot know who listens, and every push is published. Without it, always assumed.
+   */
+  adapterHears?: () => boolean;
   /**
    * Further request events a paired terminal may send (redemption): each answers its
    * acknowledgement with the handler's result, or `{ error: Problem }`. A revoked terminal is
@@ -120,6 +127,7 @@ export class SyncServer {
   private readonly clustered: boolean;
   /** Until then every push is published, heard from other processes or not (see pushElsewhere). */
   private readonly publishAllUntilMs: number;
+  private readonly adapterHears: () => boolean;
   private readonly requests: NonNullable<SyncOptions['requests']>;
 
   constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {
@@ -152,6 +160,7 @@ export class SyncServer {
     };
     this.clustered = options.adapter !== undefined;
     this.publishAllUntilMs = performance.now() + (options.peerGraceMs ?? PEER_GRACE_MS);
+    this.adapterHears = options.adapterHears ?? (() => true);
     if (this.clustered) {
       // A commit on another central process: hand its push to the terminals connected here.
       this.nsp.on('member:changed', (message: ChangePush) => {
@@ -531,20 +540,27 @@ export class SyncServer {
    * usual installation, each publish was a NOTIFY transaction at PostgreSQL (a commit; past 8,000
    * bytes also an attachment row) echoed back to this process, for no listener: a tenth of
    * central's CPU at 200 sales/s. The adapter counts the processes it has heard from, and every
-   * live one speaks at least once per ADAPTER_HEARTBEAT_MS; so for PEER_GRACE_MS after start,
-   * before it can have heard them all, every push is published. A push a process does miss (its
-   * listening connection was down) is caught up as any lost push is: its terminals see the gap
-   * in change numbers at the next push, or the head in the next beat.
+   * live one speaks at least once per ADAPTER_HEARTBEAT_MS (and is forgotten after 10 s of
+   * silence). So every push is published for PEER_GRACE_MS after start, before this process can
+   * have heard them all, and whenever its own listening connection has heard nothing lately
+   * (down, or reconnecting), when silence proves nothing. A push another process misses all the
+   * same (its own listening connection was down) is caught up as any lost push is: its
+   * terminals see the gap in change numbers at the next push, or the head in the next beat.
    */
   private pushElsewhere(message: ChangePush): void {
-    if (performance.now() < this.publishAllUntilMs) {
+    if (performance.now() < this.publishAllUntilMs || !this.adapterHears()) {
       this.nsp.serverSideEmit('member:changed', message);
       return;
     }
     // serverCount() resolves at once; pushes still leave in commit order (microtasks are FIFO).
-    void this.nsp.adapter.serverCount().then((processes) => {
-      if (processes > 1) this.nsp.serverSideEmit('member:changed', message);
-    });
+    this.nsp.adapter.serverCount().then(
+      (processes) => {
+        if (processes > 1) this.nsp.serverSideEmit('member:changed', message);
+      },
+      () => {
+        this.nsp.serverSideEmit('member:changed', message);
+      },
+    );
   }
 
   private async beat(): Promise<void> {
