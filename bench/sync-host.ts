@@ -4,8 +4,8 @@
  * Commands arrive over IPC (process.send); each gets one answer.
  *
  *   { cmd: 'start', count, centralUrl, adminToken, showrooms }  pair and start terminals
- *   { cmd: 'http-load', centralUrl, token, salesPerSec, mobiles } steady sales over HTTP
- *   { cmd: 'socket-load', salesPerSec, mobiles }                  steady sales from the terminals
+ *   { cmd: 'http-load', centralUrl, token, salesPerSec, mobiles, arrivals? } sales over HTTP
+ *   { cmd: 'socket-load', salesPerSec, mobiles, arrivals? }       sales from the terminals
  *   { cmd: 'stop-load' }                                          → { sales }
  *   { cmd: 'bootstrap', centralUrl, adminToken, mobiles }         one new terminal: time to
  *                                                                 catch up, memory, file, lookups
@@ -14,7 +14,7 @@
  *   { cmd: 'exit' }
  */
 import fs from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { pairNewTerminal } from '../test/support/terminal.ts';
@@ -30,29 +30,62 @@ const terminals: Started[] = [];
 let load: NodeJS.Timeout | undefined;
 let loadSales = 0;
 let loadRefused = 0;
+/** Sales sent and not yet answered, awaited when the load stops. */
+const loadPending = new Set<Promise<void>>();
+/** Makes each load's keys and bill numbers its own: a second load must not replay the first. */
+let loadTag = '';
 let httpPool: Pool | undefined;
 
-/** Sends `salesPerSec` sales, a few every 20 ms; `send` resolves whether central wrote one. */
-function startLoad(salesPerSec: number, send: (i: number) => Promise<boolean>): void {
-  const perTick = (salesPerSec * 20) / 1000;
-  let due = 0;
+/**
+ * Sends `salesPerSec` sales; `send` resolves whether central wrote one. By default at random
+ * moments, as many independent counters sell (a Poisson process: exponential gaps, several
+ * close together now and then); `arrivals: 'ticks'` sends them a few at a time every 20 ms, as
+ * this benchmark did before 2026-11-24's seventh session.
+ */
+function startLoad(
+  salesPerSec: number,
+  send: (i: number) => Promise<boolean>,
+  arrivals: 'poisson' | 'ticks',
+): void {
   let n = 0;
-  load = setInterval(() => {
-    due += perTick;
-    while (due >= 1) {
-      due -= 1;
-      n += 1;
-      send(n).then(
-        (written) => {
-          if (written) loadSales += 1;
-          else loadRefused += 1;
-        },
-        () => {
-          loadRefused += 1;
-        },
-      );
-    }
-  }, 20);
+  loadSales = 0;
+  loadRefused = 0;
+  loadTag = randomUUID().slice(0, 8);
+  const sendOne = () => {
+    n += 1;
+    const sent = send(n).then(
+      (written) => {
+        if (written) loadSales += 1;
+        else loadRefused += 1;
+      },
+      () => {
+        loadRefused += 1;
+      },
+    );
+    loadPending.add(sent);
+    void sent.finally(() => loadPending.delete(sent));
+  };
+  if (arrivals === 'ticks') {
+    const perTick = (salesPerSec * 20) / 1000;
+    let due = 0;
+    load = setInterval(() => {
+      due += perTick;
+      for (; due >= 1; due -= 1) sendOne();
+    }, 20);
+    return;
+  }
+  const gapMs = () => (-Math.log(1 - Math.random()) * 1000) / salesPerSec;
+  let next = performance.now() + gapMs();
+  const tick = () => {
+    // Every sale due by now (a timer fires late by up to a millisecond or so), then wait.
+    for (const now = performance.now(); next <= now; next += gapMs()) sendOne();
+    load = setTimeout(tick, Math.max(0, next - performance.now()));
+  };
+  load = setTimeout(tick, Math.max(0, next - performance.now()));
+}
+
+function arrivalsOf(message: Record<string, unknown>): 'poisson' | 'ticks' {
+  return message.arrivals === 'ticks' ? 'ticks' : 'poisson';
 }
 
 function reply(message: unknown): void {
@@ -123,25 +156,29 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       const pool = new Pool(message.centralUrl as string, { connections: 16 });
       const mobiles = message.mobiles as string[];
       httpPool = pool;
-      startLoad(message.salesPerSec as number, async (i) => {
-        const res = await pool.request({
-          path: '/api/sales',
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${message.token as string}`,
-            'idempotency-key': `bg-${process.pid}-${i}`,
-          },
-          body: JSON.stringify({
-            showroomCode: 'BLR-01',
-            billNumber: `HBG-${process.pid}-${i}`,
-            mobile: mobiles[i % mobiles.length],
-            lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
-          }),
-        });
-        await res.body.dump();
-        return res.statusCode === 201;
-      });
+      startLoad(
+        message.salesPerSec as number,
+        async (i) => {
+          const res = await pool.request({
+            path: '/api/sales',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${message.token as string}`,
+              'idempotency-key': `bg-${loadTag}-${i}`,
+            },
+            body: JSON.stringify({
+              showroomCode: 'BLR-01',
+              billNumber: `HBG-${loadTag}-${i}`,
+              mobile: mobiles[i % mobiles.length],
+              lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+            }),
+          });
+          await res.body.dump();
+          return res.statusCode === 201;
+        },
+        arrivalsOf(message),
+      );
       return { loading: message.salesPerSec };
     }
     case 'socket-load': {
@@ -149,33 +186,39 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       // each terminal in turn. Not through their outboxes: on this one machine each would
       // fsync the same disk, which real counters do not share.
       const mobiles = message.mobiles as string[];
-      startLoad(message.salesPerSec as number, async (i) => {
-        const { core } = terminals[i % terminals.length] ?? {};
-        if (!core) throw new Error('no hosted terminal to sell at');
-        const { showroomCode, terminalId } = core.credentials;
-        const answer = (await core.sync.socket.timeout(10_000).emitWithAck('outbox:submit', {
-          items: [
-            {
-              kind: 'sale',
-              key: `${terminalId}-bg-${i}`,
-              body: {
-                showroomCode,
-                terminalId,
-                billNumber: `SBG-${process.pid}-${i}`,
-                soldAt: new Date().toISOString(),
-                mobile: mobiles[i % mobiles.length],
-                lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+      startLoad(
+        message.salesPerSec as number,
+        async (i) => {
+          const { core } = terminals[i % terminals.length] ?? {};
+          if (!core) throw new Error('no hosted terminal to sell at');
+          const { showroomCode, terminalId } = core.credentials;
+          const answer = (await core.sync.socket.timeout(10_000).emitWithAck('outbox:submit', {
+            items: [
+              {
+                kind: 'sale',
+                key: `${terminalId}-bg-${loadTag}-${i}`,
+                body: {
+                  showroomCode,
+                  terminalId,
+                  billNumber: `SBG-${loadTag}-${i}`,
+                  soldAt: new Date().toISOString(),
+                  mobile: mobiles[i % mobiles.length],
+                  lines: [{ sku: 'BG', categoryCode: 'ELEC', quantity: 1, amountPaise: 10_000 }],
+                },
               },
-            },
-          ],
-        })) as { results?: { outcome: string }[] };
-        return answer.results?.[0]?.outcome === 'applied';
-      });
+            ],
+          })) as { results?: { outcome: string }[] };
+          return answer.results?.[0]?.outcome === 'applied';
+        },
+        arrivalsOf(message),
+      );
       return { loading: message.salesPerSec };
     }
     case 'stop-load': {
-      if (load) clearInterval(load);
+      if (load) clearTimeout(load);
       load = undefined;
+      // Every sale sent is answered (written or refused) before the count is given.
+      await Promise.all(loadPending);
       await httpPool?.close();
       httpPool = undefined;
       await Promise.all(terminals.map((t) => settle(t.core, 60_000)));
@@ -263,7 +306,7 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       return { stopped: true };
     }
     case 'exit': {
-      if (load) clearInterval(load);
+      if (load) clearTimeout(load);
       await Promise.all(terminals.map((t) => t.core.stop()));
       for (const t of terminals) fs.rmSync(t.dataDir, { recursive: true, force: true });
       setImmediate(() => process.exit(0));
