@@ -47,6 +47,7 @@ function startLoad(
   send: (i: number) => Promise<boolean>,
   arrivals: 'poisson' | 'ticks',
 ): void {
+  if (load) clearTimeout(load);
   let n = 0;
   loadSales = 0;
   loadRefused = 0;
@@ -153,7 +154,10 @@ async function handle(message: Record<string, unknown>): Promise<unknown> {
       return { started: terminals.length };
     }
     case 'http-load': {
-      const pool = new Pool(message.centralUrl as string, { connections: 16 });
+      const pool = new Pool(message.centralUrl as string, {
+        connections: 16,
+        headersTimeout: 30_000, // a stalled central fails the load's sales, not the run's patience
+      });
       const mobiles = message.mobiles as string[];
       httpPool = pool;
       startLoad(

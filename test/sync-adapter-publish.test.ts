@@ -3,6 +3,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChangePush } from '../shared/protocol/sync.ts';
 import { startPeerCentral, startTestCentral, type TestCentral } from './support/central.ts';
 import { describePg } from './support/databases.ts';
+import { createPgDatabase } from './support/postgres.ts';
+import { createAdapterPool } from '../central/sync/adapter-pool.ts';
+import { createLogger } from '../central/log.ts';
 import { counterSale, startPairedTerminal, waitConverged, waitFor } from './support/terminal.ts';
 
 /** The channel the Socket.IO PostgreSQL adapter publishes the sync namespace's messages on. */
@@ -129,10 +132,15 @@ describePg('pushes published to other central processes only while one listens',
       (
         await c.central.db.knex.raw<{ rows: { pid: number }[] }>(
           `select pid from pg_stat_activity
-            where datname = current_database() and query like 'LISTEN%' and pid <> ?`,
+            where datname = current_database() and query like 'LISTEN%' and pid <> ?
+              and state = 'idle'`,
           [mine ?? 0],
         )
       ).rows.map((r) => r.pid);
+    // Alone again (the second test's process has closed), so a publish now means deaf.
+    await waitFor('the other process to be gone', async () => {
+      return (await c.listening.sync.io.of('/sync').adapter.serverCount()) === 1;
+    });
     // Cut it, and again each time the adapter connects again, until the pushes are published.
     const cut = new Set<number>();
     const silence = async () => {
@@ -172,5 +180,57 @@ describePg('pushes published to other central processes only while one listens',
       quiet = emits() === from;
     }
     expect(quiet).toBe(true);
+  }, 60_000);
+});
+
+describePg("the adapter's pool when PostgreSQL cuts its connections", () => {
+  let database: Awaited<ReturnType<typeof createPgDatabase>>;
+  let admin: pg.Client;
+  beforeAll(async () => {
+    database = await createPgDatabase('sl_adapter_pool');
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.end();
+    await database.drop();
+  });
+
+  /** Terminates every other session on the database running a query like `pattern`. */
+  async function cut(pattern: string): Promise<number> {
+    const { rowCount } = await admin.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and query like $1`,
+      [pattern],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** Clients checked out of the pool. */
+  const out = (pool: pg.Pool) => pool.totalCount - pool.idleCount;
+
+  it('a listening client cut is released and heard no more; a query cut fails alone', async () => {
+    const adapterPool = createAdapterPool(database.url, createLogger('silent'));
+    try {
+      const { pool } = adapterPool;
+      // As the adapter holds its listening client: checked out for good.
+      const listening = await pool.connect();
+      await listening.query('LISTEN "sl_test"');
+      await pool.query(`select pg_notify('sl_test', 'hello')`);
+      await waitFor('the notification', () => adapterPool.msSinceHeard() < 1_000);
+      await waitFor('the LISTEN to show', async () => (await cut('LISTEN%')) === 1);
+      await waitFor('the cut client to leave the pool', () => out(pool) === 0);
+
+      // A query cut by PostgreSQL mid-way: its own promise fails, and nothing else throws.
+      const sleeping = pool.query('select pg_sleep(30)');
+      const failed = expect(sleeping).rejects.toThrow(/terminat/);
+      await waitFor('the sleep to show', async () => (await cut('select pg_sleep%')) === 1);
+      await failed;
+      await waitFor('the cut client to leave the pool', () => out(pool) === 0);
+      // The pool still serves.
+      expect((await pool.query('select 1 as one')).rows[0]).toEqual({ one: 1 });
+    } finally {
+      await adapterPool.close();
+    }
   });
 });

@@ -18,7 +18,15 @@ export function createAdapterPool(
   connectionString: string,
   log: Logger,
 ): { pool: pg.Pool; msSinceHeard(): number; close(): Promise<void> } {
-  const pool = new pg.Pool({ connectionString, max: 2, keepAlive: true });
+  const pool = new pg.Pool({
+    connectionString,
+    max: 2,
+    // A half-open connection is noticed within a minute, not the system's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // A publish waiting for a connection fails instead of queuing for ever (the adapter logs it).
+    connectionTimeoutMillis: 10_000,
+  });
   pool.on('error', (error) => {
     log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection failed');
   });
@@ -34,17 +42,19 @@ export function createAdapterPool(
     client.on('notification', () => {
       heardAtMs = performance.now();
     });
-    // pg-pool listens for a client's errors only while it is idle; the LISTEN client is never
-    // idle, and a connection PostgreSQL cut would throw in the process. It is closed instead:
-    // the adapter sees it end and connects again.
+    // pg-pool listens for a client's errors only while it is idle or running pool.query; the
+    // LISTEN client is neither, and a connection PostgreSQL cut would throw in the process. It
+    // is closed instead (the adapter sees it end and connects again), once every other
+    // listener has run: a pool.query's own listener releases its client itself, and a second
+    // release would throw.
     client.on('error', (error) => {
       log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection lost');
-      if (!out.has(client)) return;
-      try {
+      setImmediate(() => {
+        if (!out.has(client)) return;
         client.release(error);
-      } catch {
-        // released meanwhile by whoever held it
-      }
+        // Until it reports its end, the adapter still holds it and may release it at close.
+        client.release = () => undefined;
+      });
     });
   });
   pool.on('release', (_error, client) => out.delete(client));

@@ -548,14 +548,12 @@ export class SyncServer {
    * terminals see the gap in change numbers at the next push, or the head in the next beat.
    */
   private pushElsewhere(message: ChangePush): void {
-    if (performance.now() < this.publishAllUntilMs || !this.adapterHears()) {
-      this.nsp.serverSideEmit('member:changed', message);
-      return;
-    }
-    // serverCount() resolves at once; pushes still leave in commit order (microtasks are FIFO).
+    const toAll = performance.now() < this.publishAllUntilMs || !this.adapterHears();
+    // serverCount() resolves at once; every push waits for it, so pushes leave in commit order
+    // (microtasks are FIFO) whichever way each is decided.
     this.nsp.adapter.serverCount().then(
       (processes) => {
-        if (processes > 1) this.nsp.serverSideEmit('member:changed', message);
+        if (toAll || processes > 1) this.nsp.serverSideEmit('member:changed', message);
       },
       () => {
         this.nsp.serverSideEmit('member:changed', message);
