@@ -221,10 +221,25 @@ describePg("the adapter's pool when PostgreSQL cuts its connections", () => {
       await waitFor('the LISTEN to show', async () => (await cut('LISTEN%')) === 1);
       await waitFor('the cut client to leave the pool', () => out(pool) === 0);
 
+      // A connection lost mid-query (its socket destroyed, as by a network fault): the query
+      // fails, and the client is released once, by the query's own handler (a second release,
+      // ours, would throw inside the error event).
+      pool.once('acquire', (client) => {
+        setTimeout(() => {
+          (
+            client as unknown as { connection: { stream: { destroy(error: Error): void } } }
+          ).connection.stream.destroy(new Error('network fault'));
+        }, 50);
+      });
+      await expect(pool.query('select /* lost */ pg_sleep(30)')).rejects.toThrow(/network fault/);
+      await waitFor('the lost client to leave the pool', () => out(pool) === 0);
+      // Its session still sleeps at the server, its client gone: ended here.
+      await waitFor('the lost session to end', async () => (await cut('select /* lost */%')) === 1);
+
       // A query cut by PostgreSQL mid-way: its own promise fails, and nothing else throws.
-      const sleeping = pool.query('select pg_sleep(30)');
+      const sleeping = pool.query('select /* cut */ pg_sleep(30)');
       const failed = expect(sleeping).rejects.toThrow(/terminat/);
-      await waitFor('the sleep to show', async () => (await cut('select pg_sleep%')) === 1);
+      await waitFor('the sleep to show', async () => (await cut('select /* cut */%')) === 1);
       await failed;
       await waitFor('the cut client to leave the pool', () => out(pool) === 0);
       // The pool still serves.
