@@ -1,8 +1,12 @@
+import { createAdapter } from '@socket.io/postgres-adapter';
+import { createServer } from 'node:http';
 import pg from 'pg';
+import { Server } from 'socket.io';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChangePush } from '../shared/protocol/sync.ts';
 import { startPeerCentral, startTestCentral, type TestCentral } from './support/central.ts';
 import { describePg } from './support/databases.ts';
+import { startChaosProxy } from './support/chaos-proxy.ts';
 import { createPgDatabase } from './support/postgres.ts';
 import { createAdapterPool } from '../central/sync/adapter-pool.ts';
 import { createLogger } from '../central/log.ts';
@@ -63,15 +67,18 @@ describePg('pushes published to other central processes only while one listens',
   }
 
   it('a lone process publishes none of its pushes, and its terminal still gets them', async () => {
+    // The listener hears the adapter (its heartbeats), so it would hear a published push.
+    await waitFor('a heartbeat of the lone process', () =>
+      heard.some((m) => m.type === HEARTBEAT || m.type === INITIAL_HEARTBEAT),
+    );
+    // And the process hears itself: until then it cannot tell that it is alone, and publishes
+    // every push (its first beat can go out before its own LISTEN is in place).
+    await waitFor('the process to hear its channel', () => c.listening.sync.adapterHears());
     const t = await startPairedTerminal(c, 'MUM-01');
     terminals.push(t);
     t.core.enrol({ mobile: ONE, name: 'Lone One', smsConsent: false });
     t.core.enrol({ mobile: TWO, name: 'Lone Two', smsConsent: false });
     await waitConverged(t.core, c.central);
-    // The listener hears the adapter (its heartbeats), so it would hear a published push.
-    await waitFor('a heartbeat of the lone process', () =>
-      heard.some((m) => m.type === HEARTBEAT || m.type === INITIAL_HEARTBEAT),
-    );
     const pushes = pushesOf(t, ONE);
     for (let i = 1; i <= 5; i += 1) {
       t.core.recordSale(counterSale(`LONE-${i}`, ONE, [['ELEC', 1_000]]));
@@ -208,6 +215,57 @@ describePg("the adapter's pool when PostgreSQL cuts its connections", () => {
 
   /** Clients checked out of the pool. */
   const out = (pool: pg.Pool) => pool.totalCount - pool.idleCount;
+
+  it('a connection lost just as it starts to listen leaves one listener and a pool that serves', async () => {
+    const target = new URL(database.url);
+    const proxy = await startChaosProxy({ host: '127.0.0.1', port: Number(target.port || 5432) });
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    const adapterPool = createAdapterPool(viaProxy.toString(), createLogger('silent'));
+    const { pool } = adapterPool;
+    const io = new Server(createServer(), {
+      adapter: createAdapter(pool, { heartbeatInterval: 60_000 }),
+    });
+    const listening = async () =>
+      (
+        await admin.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and query like 'LISTEN%'`,
+        )
+      ).rows[0]?.n ?? -1;
+    try {
+      await waitFor('the adapter to listen', async () => (await listening()) === 1);
+      // Its connection ends (PostgreSQL restarted, say); the one it opens again is lost just as
+      // it sends LISTEN. The adapter then both catches the failed LISTEN and sees the connection
+      // end, and each schedules a reconnection (socket.io-postgres-adapter 0.5.0).
+      proxy.cutOnSend('LISTEN "');
+      expect(await cut('LISTEN%')).toBe(1);
+      await waitFor('the new connection to be lost as it listens', () => proxy.stats().cut === 1);
+      // Each reconnection comes 1–3 s after it is scheduled. Settled means one listening client
+      // (and one session) for longer than a reconnection takes; with both kept, never again.
+      const steadyMs = 3_500;
+      let oneSince: number | undefined;
+      let seen = '';
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+        const sessions = await listening();
+        seen = `${sessions} listening session(s), ${out(pool)} client(s) out of the pool`;
+        if (sessions === 1 && out(pool) === 1) oneSince ??= Date.now();
+        else oneSince = undefined;
+        if (oneSince !== undefined && Date.now() - oneSince >= steadyMs) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen).toBe('1 listening session(s), 1 client(s) out of the pool');
+      expect(oneSince !== undefined && Date.now() - oneSince >= steadyMs).toBe(true);
+      // A publish gets a connection at once (with two listeners the pool of two would be full).
+      const started = performance.now();
+      expect((await pool.query('select 1 as one')).rows[0]).toEqual({ one: 1 });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await io.close();
+      await adapterPool.close();
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('a listening client cut is released and heard no more; a query cut fails alone', async () => {
     const adapterPool = createAdapterPool(database.url, createLogger('silent'));

@@ -58,6 +58,39 @@ export function createAdapterPool(
     });
   });
   pool.on('release', (_error, client) => out.delete(client));
+
+  // The adapter takes its listening client with pool.connect() and no callback (pool.query
+  // passes one). Its 0.5.0 schedules a reconnection both when LISTEN fails and when the
+  // connection ends, so a connection lost as it begins to listen makes it connect twice: it
+  // keeps both clients (two LISTENs, a pool of two full, every publish waiting for a connection
+  // until it times out) and the lost one is never released. So each listening client it takes
+  // retires the ones it took before: released and closed, without the end event that would
+  // make it connect again, and released no more by the adapter.
+  let listeners = new Set<pg.PoolClient>();
+  const retire = (client: pg.PoolClient) => {
+    if (!out.has(client)) return;
+    client.removeAllListeners('end');
+    client.release(true);
+    client.release = () => undefined;
+  };
+  const take = pool.connect.bind(pool);
+  pool.connect = ((callback?: Parameters<pg.Pool['connect']>[0]) => {
+    if (callback) {
+      take(callback);
+      return;
+    }
+    for (const client of listeners) retire(client);
+    const mine = new Set<pg.PoolClient>();
+    listeners = mine;
+    return take().then((client) => {
+      // Taken after a newer one was asked for: it is retired too (its LISTEN fails, and the
+      // adapter connects once more).
+      if (listeners !== mine) retire(client);
+      else mine.add(client);
+      return client;
+    });
+  }) as typeof pool.connect;
+
   return {
     pool,
     msSinceHeard: () => performance.now() - heardAtMs,

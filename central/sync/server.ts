@@ -127,7 +127,8 @@ export class SyncServer {
   private readonly clustered: boolean;
   /** Until then every push is published, heard from other processes or not (see pushElsewhere). */
   private readonly publishAllUntilMs: number;
-  private readonly adapterHears: () => boolean;
+  /** Whether this process's listening connection heard the adapter's channel lately. */
+  readonly adapterHears: () => boolean;
   private readonly requests: NonNullable<SyncOptions['requests']>;
 
   constructor(httpServer: http.Server, deps: SyncDeps, options: SyncOptions = {}) {

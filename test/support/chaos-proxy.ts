@@ -37,6 +37,11 @@ export interface ChaosProxy {
   setDown(isDown: boolean): void;
   /** Delays each chunk in both directions by this much; order within a direction is kept. */
   setDelay(delayMs: number): void;
+  /**
+   * Cuts the next connection whose client sends `text` (in one chunk), before those bytes reach
+   * the target: a connection lost just as it asks for something (once; null disarms).
+   */
+  cutOnSend(text: string | null): void;
   /** Cuts every connection at seeded random intervals and gives each connection a seeded delay. */
   startRandomFaults(options: RandomFaultOptions): void;
   /** Stops random faults, zeroes all delay and accepts again, so that peers can converge. */
@@ -125,6 +130,7 @@ export async function startChaosProxy(target: ChaosTarget): Promise<ChaosProxy> 
   let seed: number | null = null;
   let faultTimer: NodeJS.Timeout | undefined;
   let drawDelay: (() => number) | undefined;
+  let cutWhenSent: Buffer | null = null;
 
   const updateFlow = (lane: Lane): void => {
     if (lane.from.destroyed) return;
@@ -220,6 +226,11 @@ export async function startChaosProxy(target: ChaosTarget): Promise<ChaosProxy> 
 
     for (const lane of [connection.up, connection.down]) {
       lane.from.on('data', (bytes: Buffer) => {
+        if (lane === connection.up && cutWhenSent && bytes.includes(cutWhenSent)) {
+          cutWhenSent = null;
+          cut(connection, true);
+          return;
+        }
         enqueue(connection, lane, bytes);
       });
       lane.from.on('end', () => {
@@ -274,6 +285,9 @@ export async function startChaosProxy(target: ChaosTarget): Promise<ChaosProxy> 
     setDelay: (ms) => {
       if (!Number.isFinite(ms) || ms < 0) throw new Error(`delay must be >= 0 ms, not ${ms}`);
       delayMs = ms;
+    },
+    cutOnSend: (text) => {
+      cutWhenSent = text === null ? null : Buffer.from(text);
     },
     startRandomFaults: (options) => {
       if (isClosed) throw new Error('chaos proxy is closed');
