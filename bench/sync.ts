@@ -4,7 +4,7 @@
  * PouchDB through express-pouchdb, RxDB with its memory storage). Central runs as its own
  * process on PostgreSQL; terminals run in child processes, except the measured ones.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -121,7 +121,19 @@ interface BootResult {
 function startHost(): Host {
   const child = fork(path.join(ROOT, 'bench/sync-host.ts'), [], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'silent',
+      // SYNC_HOSTS_TMPDIR: where the hosted terminals keep their caches (e.g. /dev/shm, to see
+      // what their disk writes cost the measured path on a machine they share with central).
+      ...(process.env.SYNC_HOSTS_TMPDIR ? { TMPDIR: process.env.SYNC_HOSTS_TMPDIR } : {}),
+      // A CPU profile of each host, written there when it stops.
+      ...(process.env.SYNC_HOSTS_PROFILE_DIR
+        ? {
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${process.env.SYNC_HOSTS_PROFILE_DIR}`,
+          }
+        : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const queue: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
@@ -410,6 +422,14 @@ export async function run(quick: boolean): Promise<void> {
       if (refused > 0) throw new Error(`${refused} background sales not written`);
       return results.reduce((n, r) => n + r.sales, 0);
     };
+    // The setup wrote 11,000 members into 50 caches and central's tables: flushed now, or the
+    // kernel writes it back (bursts of 200 MB/s in /proc/diskstats) in the measured seconds.
+    try {
+      await client.query('CHECKPOINT');
+      execFileSync('sync');
+    } catch (error) {
+      say(`  (setup's writes not flushed first: ${(error as Error).message})`);
+    }
     await startLoad(loadVia);
     await new Promise((r) => setTimeout(r, 1_000)); // load steady
     const probe = probeMobiles.slice(0, 100);
