@@ -267,6 +267,33 @@ describePg("the adapter's pool when PostgreSQL cuts its connections", () => {
     }
   }, 30_000);
 
+  it('two listening clients asked for at once: only the later is handed over', async () => {
+    const adapterPool = createAdapterPool(database.url, createLogger('silent'));
+    try {
+      const { pool } = adapterPool;
+      // As the adapter's two reconnections can overlap: the earlier arrives after the later
+      // was asked for, so it is closed and never resolves (else the adapter would listen on it).
+      const earlier = pool.connect();
+      const later = await pool.connect();
+      await later.query('LISTEN "sl_test"');
+      const outcome = await Promise.race([
+        earlier.then(() => 'handed over'),
+        new Promise((r) => setTimeout(r, 1_000, 'held back')),
+      ]);
+      expect(outcome).toBe('held back');
+      expect(out(pool)).toBe(1);
+      await waitFor('one session left', async () => {
+        const { rows } = await admin.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid()`,
+        );
+        return rows[0]?.n === 1;
+      });
+    } finally {
+      await adapterPool.close();
+    }
+  });
+
   it('a listening client cut is released and heard no more; a query cut fails alone', async () => {
     const adapterPool = createAdapterPool(database.url, createLogger('silent'));
     try {

@@ -63,9 +63,9 @@ export function createAdapterPool(
   // passes one). Its 0.5.0 schedules a reconnection both when LISTEN fails and when the
   // connection ends, so a connection lost as it begins to listen makes it connect twice: it
   // keeps both clients (two LISTENs, a pool of two full, every publish waiting for a connection
-  // until it times out) and the lost one is never released. So each listening client it takes
-  // retires the ones it took before: released and closed, without the end event that would
-  // make it connect again, and released no more by the adapter.
+  // until it times out). So each listening client it takes retires the ones it took before:
+  // released and closed, without the end event that would make it connect again, and released
+  // no more by the adapter.
   let listeners = new Set<pg.PoolClient>();
   const retire = (client: pg.PoolClient) => {
     if (!out.has(client)) return;
@@ -83,11 +83,15 @@ export function createAdapterPool(
     const mine = new Set<pg.PoolClient>();
     listeners = mine;
     return take().then((client) => {
-      // Taken after a newer one was asked for: it is retired too (its LISTEN fails, and the
-      // adapter connects once more).
-      if (listeners !== mine) retire(client);
-      else mine.add(client);
-      return client;
+      if (listeners === mine) {
+        mine.add(client);
+        return client;
+      }
+      // Taken after a newer one was asked for: retired and never handed over (the adapter would
+      // put its end listener on it, and its LISTEN would fail: two reconnections again). The
+      // newer request brings the listening client, or fails and the adapter tries again.
+      retire(client);
+      return new Promise<pg.PoolClient>(() => undefined);
     });
   }) as typeof pool.connect;
 
