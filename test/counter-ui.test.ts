@@ -27,6 +27,7 @@ import {
   writeBytes,
   type SerialPair,
 } from './support/serial-pair.ts';
+import { skipRestOfStoryAfterFailure } from './support/story.ts';
 import { waitFor } from './support/terminal.ts';
 import { scanAsWedge } from './support/wedge-scanner.ts';
 
@@ -170,6 +171,9 @@ describe.skipIf(missing.length > 0)('the counter in a browser', () => {
     page = await context.newPage();
     page2 = await context.newPage();
   }, 120_000);
+
+  // One story on one page: each step starts where the last left the counter and the balances.
+  skipRestOfStoryAfterFailure();
 
   afterAll(async () => {
     await browser.close();
