@@ -118,6 +118,11 @@ interface BootResult {
   lookupNameP99Ms: number;
 }
 
+/** Environment for a child that writes a CPU profile into `dir` when it stops (none without). */
+function cpuProfileInto(dir: string | undefined): { NODE_OPTIONS?: string } {
+  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${dir}` } : {};
+}
+
 function startHost(): Host {
   const child = fork(path.join(ROOT, 'bench/sync-host.ts'), [], {
     cwd: ROOT,
@@ -127,12 +132,7 @@ function startHost(): Host {
       // SYNC_HOSTS_TMPDIR: where the hosted terminals keep their caches (e.g. /dev/shm, to see
       // what their disk writes cost the measured path on a machine they share with central).
       ...(process.env.SYNC_HOSTS_TMPDIR ? { TMPDIR: process.env.SYNC_HOSTS_TMPDIR } : {}),
-      // A CPU profile of each host, written there when it stops.
-      ...(process.env.SYNC_HOSTS_PROFILE_DIR
-        ? {
-            NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${process.env.SYNC_HOSTS_PROFILE_DIR}`,
-          }
-        : {}),
+      ...cpuProfileInto(process.env.SYNC_HOSTS_PROFILE_DIR),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -343,12 +343,7 @@ export async function run(quick: boolean): Promise<void> {
   const central = await startCentralProcess({
     DATABASE_URL: db.url,
     DEMO_SEED: 'always',
-    // A CPU profile of central, written there when it stops (to see where its time goes).
-    ...(process.env.SYNC_CENTRAL_PROFILE_DIR
-      ? {
-          NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${process.env.SYNC_CENTRAL_PROFILE_DIR}`,
-        }
-      : {}),
+    ...cpuProfileInto(process.env.SYNC_CENTRAL_PROFILE_DIR),
   });
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();

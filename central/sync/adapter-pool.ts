@@ -50,41 +50,47 @@ export function createAdapterPool(
     client.on('error', (error) => {
       log.warn({ event: 'sync:adapter-error', err: error }, 'sync adapter connection lost');
       setImmediate(() => {
-        if (!out.has(client)) return;
-        client.release(error);
-        // Until it reports its end, the adapter still holds it and may release it at close.
-        client.release = () => undefined;
+        letGo(client, error);
       });
     });
   });
   pool.on('release', (_error, client) => out.delete(client));
 
+  /**
+   * Returns a client still out to the pool, closed, and makes the adapter's own release of it
+   * (it may still hold it, and releases it at close) do nothing: a second release would throw.
+   */
+  const letGo = (client: pg.PoolClient, reason: Error | true) => {
+    if (!out.has(client)) return;
+    client.release(reason);
+    client.release = () => undefined;
+  };
+  /** Lets a client go without the end event that would make the adapter connect again. */
+  const retire = (client: pg.PoolClient) => {
+    if (!out.has(client)) return;
+    client.removeAllListeners('end');
+    letGo(client, true);
+  };
+
   // The adapter takes its listening client with pool.connect() and no callback (pool.query
   // passes one). Its 0.5.0 schedules a reconnection both when LISTEN fails and when the
   // connection ends, so a connection lost as it begins to listen makes it connect twice: it
   // keeps both clients (two LISTENs, a pool of two full, every publish waiting for a connection
-  // until it times out). So each listening client it takes retires the ones it took before:
-  // released and closed, without the end event that would make it connect again, and released
-  // no more by the adapter.
-  let listeners = new Set<pg.PoolClient>();
-  const retire = (client: pg.PoolClient) => {
-    if (!out.has(client)) return;
-    client.removeAllListeners('end');
-    client.release(true);
-    client.release = () => undefined;
-  };
+  // until it times out). So each listening client it takes retires the one it took before.
+  // `listening` is its latest request, and the client that request got.
+  let listening: { client?: pg.PoolClient } = {};
   const take = pool.connect.bind(pool);
   pool.connect = ((callback?: Parameters<pg.Pool['connect']>[0]) => {
     if (callback) {
       take(callback);
       return;
     }
-    for (const client of listeners) retire(client);
-    const mine = new Set<pg.PoolClient>();
-    listeners = mine;
+    if (listening.client) retire(listening.client);
+    const mine: { client?: pg.PoolClient } = {};
+    listening = mine;
     return take().then((client) => {
-      if (listeners === mine) {
-        mine.add(client);
+      if (listening === mine) {
+        mine.client = client;
         return client;
       }
       // Taken after a newer one was asked for: retired and never handed over (the adapter would
@@ -117,8 +123,7 @@ export function createAdapterPool(
           { event: 'sync:adapter-client-kept' },
           'the sync adapter kept a connection at shutdown: closing it',
         );
-        client.removeAllListeners('end');
-        client.release(true);
+        retire(client);
       }
       await ended;
     },

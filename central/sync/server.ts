@@ -545,7 +545,7 @@ export class SyncServer {
    * silence). So every push is published for PEER_GRACE_MS after start, before this process can
    * have heard them all, and whenever its own listening connection has heard nothing lately
    * (down, or reconnecting), when silence proves nothing. A push another process misses all the
-   * same (its own listening connection was down) is caught up as any lost push is: its
+   * same (its own listening connection was down) is caught up like every lost push: its
    * terminals see the gap in change numbers at the next push, or the head in the next beat.
    */
   private pushElsewhere(message: ChangePush): void {
