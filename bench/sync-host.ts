@@ -48,10 +48,14 @@ function startLoad(
   arrivals: 'poisson' | 'ticks',
 ): void {
   if (load) clearTimeout(load);
+  load = undefined;
   let n = 0;
   loadSales = 0;
   loadRefused = 0;
   loadTag = randomUUID().slice(0, 8);
+  // No load asked (the path measured alone): no timer either. A rate of 0 made the gap
+  // Infinity, which setTimeout takes as 1 ms: the host woke every millisecond for nothing.
+  if (!(salesPerSec > 0)) return;
   const sendOne = () => {
     n += 1;
     const sent = send(n).then(
