@@ -94,3 +94,73 @@ export function median(values: number[]): number {
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 export { randomUUID };
+
+/** CPU time used so far by groups of processes: see cpuTimes. */
+export interface CpuTimes {
+  atMs: number;
+  /** Each group's processes and the CPU each had used, in ms. */
+  groups: Record<string, Map<number, number>>;
+}
+
+/**
+ * CPU time used so far by groups of processes, read from Linux's /proc (utime + stime of each
+ * process, in clock ticks of 10 ms). A group is a list of pids, or a process name (`comm`) whose
+ * every process counts, e.g. `postgres` for the server and all its backends. Undefined where
+ * there is no /proc.
+ */
+export function cpuTimes(
+  groups: Record<string, readonly number[] | { comm: string }>,
+): CpuTimes | undefined {
+  if (!fs.existsSync('/proc/self/stat')) return undefined;
+  const cpuMs = (pid: number): number | undefined => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(rest[11]) + Number(rest[12])) * 10;
+    } catch {
+      return undefined; // ended
+    }
+  };
+  const named = (comm: string) =>
+    fs
+      .readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
+        } catch {
+          return false;
+        }
+      });
+  const read: CpuTimes['groups'] = {};
+  for (const [name, group] of Object.entries(groups)) {
+    const used = new Map<number, number>();
+    for (const pid of 'comm' in group ? named(group.comm) : group) {
+      const ms = cpuMs(pid);
+      if (ms !== undefined) used.set(pid, ms);
+    }
+    read[name] = used;
+  }
+  return { atMs: performance.now(), groups: read };
+}
+
+/**
+ * Each group's CPU between two readings of cpuTimes, in percent of one core. A process started
+ * between them counts whole; one that ended before the second reading is missing from it.
+ */
+export function cpuShares(
+  from: CpuTimes | undefined,
+  to: CpuTimes | undefined,
+): Record<string, number> | undefined {
+  if (!from || !to) return undefined;
+  const wallMs = to.atMs - from.atMs;
+  return Object.fromEntries(
+    Object.entries(to.groups).map(([name, used]) => {
+      let ms = 0;
+      for (const [pid, now] of used) ms += now - (from.groups[name]?.get(pid) ?? 0);
+      return [name, Math.round((100 * ms) / wallMs)];
+    }),
+  );
+}

@@ -16,6 +16,8 @@ import { pairNewTerminal } from '../test/support/terminal.ts';
 import { digestOf } from './sync-host.ts';
 import * as baselines from './sync-baselines.ts';
 import {
+  cpuShares,
+  cpuTimes,
   createPgDatabase,
   execFileAsync,
   percentile,
@@ -252,12 +254,25 @@ async function login(url: string): Promise<string> {
   return ((await r.json()) as { token: string }).token;
 }
 
-/** Central's event-loop busy time so far (its /metrics counter), and when it was read. */
-async function centralBusy(url: string): Promise<{ activeS: number; atMs: number }> {
+/**
+ * From central's /metrics: its event-loop busy time so far, the writer's batches and the
+ * commands in them; and when they were read.
+ */
+async function centralBusy(
+  url: string,
+): Promise<{ activeS: number; batches: number; commands: number; atMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_active_seconds_total '));
-  if (!line) throw new Error('central /metrics has no nodejs_eventloop_active_seconds_total');
-  return { activeS: Number(line.split(' ')[1]), atMs: performance.now() };
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (!line) throw new Error(`central /metrics has no ${name}`);
+    return Number(line.split(' ')[1]);
+  };
+  return {
+    activeS: value('nodejs_eventloop_active_seconds_total'),
+    batches: value('ledger_batch_commands_count'),
+    commands: value('ledger_batch_commands_sum'),
+    atMs: performance.now(),
+  };
 }
 
 /** Share of the time between two readings that central's event loop was busy, in percent. */
@@ -425,6 +440,7 @@ export async function run(quick: boolean): Promise<void> {
     } catch (error) {
       say(`  (setup's writes not flushed first: ${(error as Error).message})`);
     }
+    const loadStartedMs = performance.now();
     await startLoad(loadVia);
     await new Promise((r) => setTimeout(r, 1_000)); // load steady
     const probe = probeMobiles.slice(0, 100);
@@ -432,6 +448,13 @@ export async function run(quick: boolean): Promise<void> {
     const confirmed: number[] = []; // recordSale returned: the sale is on the counter's disk
     const answered: number[] = []; // central's answer reached A
     const busyBefore = await centralBusy(central.url);
+    const cpuGroups = {
+      central: central.child.pid === undefined ? [] : [central.child.pid],
+      postgres: { comm: 'postgres' },
+      hosts: hosts.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid])),
+      bench: [process.pid],
+    };
+    const cpuBefore = cpuTimes(cpuGroups);
     for (let i = 0; i < size.samples + 10; i += 1) {
       const mobile = probe[i % probe.length] ?? '';
       const before = b.core.findByMobile(mobile)?.balance ?? 0;
@@ -462,9 +485,29 @@ export async function run(quick: boolean): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    const centralBusyPct = busyPct(busyBefore, await centralBusy(central.url));
+    const busyAfter = await centralBusy(central.url);
+    const centralBusyPct = busyPct(busyBefore, busyAfter);
+    // Each batch the writer commits is one push to every terminal.
+    const batchesPerSec = Math.round(
+      ((busyAfter.batches - busyBefore.batches) * 1000) / (busyAfter.atMs - busyBefore.atMs),
+    );
+    const salesPerBatch = round(
+      (busyAfter.commands - busyBefore.commands) /
+        Math.max(1, busyAfter.batches - busyBefore.batches),
+    );
+    const cpuAfter = cpuTimes(cpuGroups);
     const ours = stats(samples);
     const backgroundSales = await stopLoad();
+    const loadMs = performance.now() - loadStartedMs;
+    const cpu = cpuShares(cpuBefore, cpuAfter);
+    // Central's CPU per sale it wrote while the samples ran: the probes, and the background
+    // sales at the rate the load kept over its whole run.
+    const windowMs = cpuAfter && cpuBefore ? cpuAfter.atMs - cpuBefore.atMs : 0;
+    const windowSales = size.samples + 10 + (backgroundSales * windowMs) / loadMs;
+    const centralCpuPerSaleUs =
+      cpu?.central === undefined
+        ? undefined
+        : Math.round((cpu.central * windowMs * 10) / windowSales);
     say('  measuring the baselines…');
     const relay = await baselines.socketIoRelayPropagation({
       samples: size.samples,
@@ -499,7 +542,14 @@ export async function run(quick: boolean): Promise<void> {
     say(
       `  background: ${backgroundSales} sales ${loadVia === 'http' ? 'over HTTP' : 'from the terminals'} while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
     );
-    say(`  central's event loop was busy ${centralBusyPct} % of the time the samples took`);
+    say(
+      `  central's event loop was busy ${centralBusyPct} % of the time the samples took; it committed ${batchesPerSec} batches/s of ${salesPerBatch} commands on average`,
+    );
+    if (cpu) {
+      say(
+        `  CPU while the samples ran, % of one core: central ${cpu.central}, PostgreSQL ${cpu.postgres}, hosted terminals ${cpu.hosts}, this process (A, B, probes) ${cpu.bench}; central ${centralCpuPerSaleUs} µs per sale`,
+      );
+    }
     Object.assign(figures, {
       terminals: size.terminals,
       backgroundSalesPerSec: size.backgroundPerSec,
@@ -521,6 +571,17 @@ export async function run(quick: boolean): Promise<void> {
       rxdbP99Ms: rx.p99Ms,
       propagationP99ToFloor: round(ours.p99Ms / relay.p99Ms),
       centralEventLoopBusyPct: centralBusyPct,
+      batchesPerSec,
+      commandsPerBatch: salesPerBatch,
+      ...(cpu
+        ? {
+            centralCpuPct: cpu.central,
+            postgresCpuPct: cpu.postgres,
+            hostsCpuPct: cpu.hosts,
+            benchCpuPct: cpu.bench,
+            centralCpuPerSaleUs,
+          }
+        : {}),
     });
 
     if (only === 'propagation') {
