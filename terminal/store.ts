@@ -109,6 +109,14 @@ function prefixEnd(prefix: string): string {
   return prefix + '\u{10FFFF}';
 }
 
+/** What a replication transaction writes besides states: see writeSyncFacts. */
+interface SyncFacts {
+  cursor: number;
+  epoch: string;
+  rules?: Rules;
+  syncedAt?: string;
+}
+
 /**
  * The terminal's SQLite cache (better-sqlite3, WAL, synchronous=FULL so a confirmed sale
  * survives a power cut): replicated member states, rules, cursor, and the outbox.
@@ -117,6 +125,10 @@ export class TerminalStore {
   readonly db: Database.Database;
   readonly file: string;
   private readonly stmts;
+  /** applyChanges' transaction, made once (better-sqlite3 builds four wrappers each time). */
+  private readonly applyChangesTx: Database.Transaction<
+    (changes: readonly MemberState[], update: SyncFacts) => number
+  >;
 
   constructor(file: string) {
     this.file = file;
@@ -232,6 +244,12 @@ export class TerminalStore {
       ),
       memberCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM members'),
     };
+    this.applyChangesTx = db.transaction((changes: readonly MemberState[], update: SyncFacts) => {
+      let applied = 0;
+      for (const m of changes) applied += this.upsertState(m);
+      this.writeSyncFacts(update);
+      return applied;
+    });
   }
 
   close(): void {
@@ -269,12 +287,7 @@ export class TerminalStore {
   private readonly known: { cursor?: number; epoch?: string | null; lastSyncAtMs?: number } = {};
 
   /** Writes cursor, epoch, rules and last sync inside a replication transaction. */
-  private writeSyncFacts(update: {
-    cursor: number;
-    epoch: string;
-    rules?: Rules;
-    syncedAt?: string;
-  }): void {
+  private writeSyncFacts(update: SyncFacts): void {
     if (update.cursor !== this.known.cursor)
       this.stmts.setMeta.run('cursor', String(update.cursor));
     if (update.epoch !== this.known.epoch) this.stmts.setMeta.run('epoch', update.epoch);
@@ -365,17 +378,8 @@ export class TerminalStore {
    * Applies replicated states and moves the cursor in one transaction: a crash leaves either
    * both or neither. A state older than the row already held is skipped.
    */
-  applyChanges(
-    changes: readonly MemberState[],
-    update: { cursor: number; epoch: string; rules?: Rules; syncedAt?: string },
-  ): number {
-    const run = this.db.transaction(() => {
-      let applied = 0;
-      for (const m of changes) applied += this.upsertState(m);
-      this.writeSyncFacts(update);
-      return applied;
-    });
-    return this.committed(update, () => run.immediate());
+  applyChanges(changes: readonly MemberState[], update: SyncFacts): number {
+    return this.committed(update, () => this.applyChangesTx.immediate(changes, update));
   }
 
   /** Writes one state if it is newer than the row held (a mobile moves with the newer state). */
@@ -402,10 +406,7 @@ export class TerminalStore {
    * transaction. SQLite reads the rows itself (json_each); STRICT columns and CHECKs refuse a
    * malformed row, and then nothing of the page is applied.
    */
-  applyPage(
-    statesJson: string,
-    update: { cursor: number; epoch: string; rules?: Rules; syncedAt?: string },
-  ): number {
+  applyPage(statesJson: string, update: SyncFacts): number {
     const run = this.db.transaction(() => {
       let applied: number;
       try {
