@@ -147,20 +147,21 @@ export function cpuTimes(
 }
 
 /**
- * Each group's CPU between two readings of cpuTimes, in percent of one core. A process started
- * between them counts whole; one that ended before the second reading is missing from it.
+ * Each group's CPU between two readings of cpuTimes, in ms and in percent of one core. A process
+ * started between them counts whole; one that ended before the second reading is missing.
  */
 export function cpuShares(
   from: CpuTimes | undefined,
   to: CpuTimes | undefined,
-): Record<string, number> | undefined {
+): { ms: Record<string, number>; pct: Record<string, number> } | undefined {
   if (!from || !to) return undefined;
   const wallMs = to.atMs - from.atMs;
-  return Object.fromEntries(
-    Object.entries(to.groups).map(([name, used]) => {
-      let ms = 0;
-      for (const [pid, now] of used) ms += now - (from.groups[name]?.get(pid) ?? 0);
-      return [name, Math.round((100 * ms) / wallMs)];
-    }),
-  );
+  const ms: Record<string, number> = {};
+  const pct: Record<string, number> = {};
+  for (const [name, used] of Object.entries(to.groups)) {
+    ms[name] = 0;
+    for (const [pid, now] of used) ms[name] += now - (from.groups[name]?.get(pid) ?? 0);
+    pct[name] = Math.round((100 * ms[name]) / wallMs);
+  }
+  return { ms, pct };
 }

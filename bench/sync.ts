@@ -440,7 +440,6 @@ export async function run(quick: boolean): Promise<void> {
     } catch (error) {
       say(`  (setup's writes not flushed first: ${(error as Error).message})`);
     }
-    const loadStartedMs = performance.now();
     await startLoad(loadVia);
     await new Promise((r) => setTimeout(r, 1_000)); // load steady
     const probe = probeMobiles.slice(0, 100);
@@ -485,29 +484,24 @@ export async function run(quick: boolean): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    const cpuAfter = cpuTimes(cpuGroups);
     const busyAfter = await centralBusy(central.url);
     const centralBusyPct = busyPct(busyBefore, busyAfter);
     // Each batch the writer commits is one push to every terminal.
     const batchesPerSec = Math.round(
       ((busyAfter.batches - busyBefore.batches) * 1000) / (busyAfter.atMs - busyBefore.atMs),
     );
-    const salesPerBatch = round(
-      (busyAfter.commands - busyBefore.commands) /
-        Math.max(1, busyAfter.batches - busyBefore.batches),
-    );
-    const cpuAfter = cpuTimes(cpuGroups);
+    const commands = busyAfter.commands - busyBefore.commands;
+    const commandsPerBatch = round(commands / Math.max(1, busyAfter.batches - busyBefore.batches));
+    const used = cpuShares(cpuBefore, cpuAfter);
+    const cpu = used?.pct;
+    // Central's CPU per command its writer committed in the same seconds (probes and load).
+    const centralCpuPerSaleUs =
+      used?.ms.central === undefined
+        ? undefined
+        : Math.round((used.ms.central * 1000) / Math.max(1, commands));
     const ours = stats(samples);
     const backgroundSales = await stopLoad();
-    const loadMs = performance.now() - loadStartedMs;
-    const cpu = cpuShares(cpuBefore, cpuAfter);
-    // Central's CPU per sale it wrote while the samples ran: the probes, and the background
-    // sales at the rate the load kept over its whole run.
-    const windowMs = cpuAfter && cpuBefore ? cpuAfter.atMs - cpuBefore.atMs : 0;
-    const windowSales = size.samples + 10 + (backgroundSales * windowMs) / loadMs;
-    const centralCpuPerSaleUs =
-      cpu?.central === undefined
-        ? undefined
-        : Math.round((cpu.central * windowMs * 10) / windowSales);
     say('  measuring the baselines…');
     const relay = await baselines.socketIoRelayPropagation({
       samples: size.samples,
@@ -543,7 +537,7 @@ export async function run(quick: boolean): Promise<void> {
       `  background: ${backgroundSales} sales ${loadVia === 'http' ? 'over HTTP' : 'from the terminals'} while ${size.terminals} terminals applied every push; p99 ÷ floor p99: ${round(ours.p99Ms / relay.p99Ms)}`,
     );
     say(
-      `  central's event loop was busy ${centralBusyPct} % of the time the samples took; it committed ${batchesPerSec} batches/s of ${salesPerBatch} commands on average`,
+      `  central's event loop was busy ${centralBusyPct} % of the time the samples took; it committed ${batchesPerSec} batches/s of ${commandsPerBatch} commands on average`,
     );
     if (cpu) {
       say(
@@ -572,7 +566,7 @@ export async function run(quick: boolean): Promise<void> {
       propagationP99ToFloor: round(ours.p99Ms / relay.p99Ms),
       centralEventLoopBusyPct: centralBusyPct,
       batchesPerSec,
-      commandsPerBatch: salesPerBatch,
+      commandsPerBatch,
       ...(cpu
         ? {
             centralCpuPct: cpu.central,

@@ -12,7 +12,7 @@ import {
   spawnLineChild,
   type CentralProcess,
 } from './support/processes.ts';
-import { skipRestOfStoryAfterFailure } from './support/story.ts';
+import { stopStoryAtFirstFailure } from './support/story.ts';
 import { waitFor } from './support/terminal.ts';
 import { CounterClient } from './support/counter.ts';
 
@@ -118,7 +118,7 @@ async function memberId(mobile: string): Promise<number> {
 
 describe.skipIf(missing.length > 0)('the head office console in a browser', () => {
   // One story on one page: each step starts where the last left the console and the chain.
-  skipRestOfStoryAfterFailure();
+  stopStoryAtFirstFailure();
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-console-'));

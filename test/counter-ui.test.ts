@@ -27,7 +27,7 @@ import {
   writeBytes,
   type SerialPair,
 } from './support/serial-pair.ts';
-import { skipRestOfStoryAfterFailure } from './support/story.ts';
+import { stopStoryAtFirstFailure } from './support/story.ts';
 import { waitFor } from './support/terminal.ts';
 import { scanAsWedge } from './support/wedge-scanner.ts';
 
@@ -173,7 +173,7 @@ describe.skipIf(missing.length > 0)('the counter in a browser', () => {
   }, 120_000);
 
   // One story on one page: each step starts where the last left the counter and the balances.
-  skipRestOfStoryAfterFailure();
+  stopStoryAtFirstFailure();
 
   afterAll(async () => {
     await browser.close();
