@@ -24,8 +24,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Central as its own OS process, as in production. */
-export async function startCentralProcess(env: Record<string, string>): Promise<{
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) kept[name] = value;
+  return kept;
+}
+
+/**
+ * Central as its own OS process, as in production. A variable given as undefined is removed from
+ * the environment it inherits (DATABASE_URL: undefined runs it on SQLite in its data folder).
+ */
+export async function startCentralProcess(env: Record<string, string | undefined>): Promise<{
   url: string;
   child: ChildProcess;
   dataDir: string;
@@ -33,16 +42,10 @@ export async function startCentralProcess(env: Record<string, string>): Promise<
 }> {
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sl-bench-'));
+  const settings = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   const child = spawn(process.execPath, ['central/main.ts', 'serve'], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+    env: withoutUndefined({ ...process.env, ...settings, ...env, DATA_DIR: dataDir }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

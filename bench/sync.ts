@@ -9,10 +9,16 @@ import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { Pool } from 'undici';
 import { TerminalCore } from '../terminal/core.ts';
 import { pairNewTerminal } from '../test/support/terminal.ts';
+import {
+  bulkMobile,
+  openPgTables,
+  openSqliteTables,
+  type CentralDialect,
+  type CentralTables,
+} from './sync-central-db.ts';
 import { digestOf } from './sync-host.ts';
 import * as baselines from './sync-baselines.ts';
 import {
@@ -68,38 +74,6 @@ const QUICK: Sizes = {
   baselineCatchUp: 500,
   baselineBootstrap: 2_000,
 };
-
-const FIRST = [
-  'Aarav',
-  'Priya',
-  'Rohan',
-  'Ananya',
-  'Vikram',
-  'Meena',
-  'Arjun',
-  'Kavya',
-  'Ishaan',
-  'Divya',
-  'अमित',
-  'सुनीता',
-];
-const LAST = [
-  'Sharma',
-  'Iyer',
-  'Reddy',
-  'Patel',
-  'Singh',
-  'Nair',
-  'Gupta',
-  'Das',
-  'Khan',
-  'Rao',
-  'वर्मा',
-  'जोशी',
-];
-
-/** Mobile of the i-th bulk member: +918 followed by nine digits. */
-const bulkMobile = (i: number) => `+918${String(i).padStart(9, '0')}`;
 
 interface Host {
   child: ChildProcess;
@@ -163,37 +137,15 @@ function startHost(): Host {
   };
 }
 
-async function centralDigest(client: pg.Client): Promise<{ head: number; digest: string }> {
-  const head = Number(
-    (await client.query('select head from change_seq where id = 1')).rows[0].head,
-  );
-  const rows = (await client.query('select id, balance, seq from members order by id')).rows.map(
-    (r: { id: string; balance: string; seq: string }) => ({
-      id: Number(r.id),
-      balance: Number(r.balance),
-      seq: Number(r.seq),
-    }),
-  );
-  return { head, digest: digestOf(rows) };
+function centralDialect(value: string | undefined): CentralDialect {
+  if (value === undefined || value === '' || value === 'pg') return 'pg';
+  if (value === 'sqlite') return 'sqlite';
+  throw new Error(`SYNC_DB must be pg or sqlite, not ${value}`);
 }
 
-/** Adds members straight into central's database (no ledger entries: their balance is 0). */
-async function bulkMembers(client: pg.Client, from: number, count: number): Promise<void> {
-  await client.query('begin');
-  await client.query(
-    `insert into members (mobile, name, sms_consent, consent_at, enrolled_at, balance, tier, seq, updated_at)
-     select '+918' || lpad(g::text, 9, '0'),
-            ($3::text[])[1 + g % array_length($3::text[], 1)] || ' ' || ($4::text[])[1 + (g / 12) % array_length($4::text[], 1)],
-            g % 3 <> 0, now(), now(), 0, 'base', h.head + g - $1 + 1, now()
-       from generate_series($1::int, $1::int + $2::int - 1) g,
-            (select head from change_seq where id = 1) h`,
-    [from, count, FIRST, LAST],
-  );
-  await client.query('update change_seq set head = head + $1 where id = 1', [count]);
-  await client.query('commit');
-  // As after any bulk load: without statistics the planner takes the table for a few pages and
-  // scans it whole for a one-member update (3 ms at 11,000 members), until autovacuum analyses.
-  await client.query('analyze members');
+async function centralDigest(tables: CentralTables): Promise<{ head: number; digest: string }> {
+  const head = await tables.head();
+  return { head, digest: digestOf(await tables.balances()) };
 }
 
 /** Posts `count` sales over 32 keep-alive connections; throws on any refusal. */
@@ -233,14 +185,14 @@ async function postSales(
 
 /** How many of these caches (local digests and every host terminal's) equal central's. */
 async function compareWithCentral(
-  client: pg.Client,
+  tables: CentralTables,
   localDigests: string[],
   hosts: Host[],
 ): Promise<{ equal: number; all: number; head: number }> {
   const theirs = (
     await Promise.all(hosts.map((h) => h.call<{ digest: string }[]>({ cmd: 'digest' })))
   ).flat();
-  const truth = await centralDigest(client);
+  const truth = await centralDigest(tables);
   const all = [...localDigests, ...theirs.map((t) => t.digest)];
   return { equal: all.filter((d) => d === truth.digest).length, all: all.length, head: truth.head };
 }
@@ -354,20 +306,24 @@ export async function run(quick: boolean): Promise<void> {
   const say = (line: string) => {
     console.log(line);
   };
-  const db = await createPgDatabase('sl_bench_sync');
+  // SYNC_DB=sqlite: central on SQLite in its data folder (the default installation; one
+  // central process), instead of PostgreSQL (production).
+  const dialect = centralDialect(process.env.SYNC_DB);
+  figures.centralDb = dialect;
+  const db = dialect === 'pg' ? await createPgDatabase('sl_bench_sync') : undefined;
   const central = await startCentralProcess({
-    DATABASE_URL: db.url,
+    DATABASE_URL: db?.url,
     DEMO_SEED: 'always',
     ...cpuProfileInto(process.env.SYNC_CENTRAL_PROFILE_DIR),
   });
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  const tables = db ? await openPgTables(db.url) : openSqliteTables(central.dataDir);
+  say(`central's database: ${dialect === 'pg' ? 'PostgreSQL' : 'SQLite'}`);
   const hosts: Host[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const token = await login(central.url);
     // Members the propagation and catch-up phases use (bulk, balance 0).
-    await bulkMembers(client, 1, size.catchUpChanges + 1_000);
+    await tables.bulkMembers(1, size.catchUpChanges + 1_000);
     const probeMobiles = Array.from({ length: 1_000 }, (_, i) =>
       bulkMobile(size.catchUpChanges + 1 + i),
     );
@@ -435,7 +391,7 @@ export async function run(quick: boolean): Promise<void> {
     // The setup wrote 11,000 members into 50 caches and central's tables: flushed now, or the
     // kernel writes it back (bursts of 200 MB/s in /proc/diskstats) in the measured seconds.
     try {
-      await client.query('CHECKPOINT');
+      await tables.flush();
       execFileSync('sync');
     } catch (error) {
       say(`  (setup's writes not flushed first: ${(error as Error).message})`);
@@ -581,7 +537,7 @@ export async function run(quick: boolean): Promise<void> {
     if (only === 'propagation') {
       await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
       const checked = await compareWithCentral(
-        client,
+        tables,
         [a.core, b.core].map((core) => digestOf(core.store.allMembers())),
         hosts,
       );
@@ -616,9 +572,7 @@ export async function run(quick: boolean): Promise<void> {
         lines: [{ sku: 'O', categoryCode: 'APPL', quantity: 1, amountPaise: 50_000 }],
       });
     }
-    const headBefore = Number(
-      (await client.query('select head from change_seq where id = 1')).rows[0].head,
-    );
+    const headBefore = await tables.head();
     const t0 = performance.now();
     cOffline.start();
     await waitFor(
@@ -630,7 +584,7 @@ export async function run(quick: boolean): Promise<void> {
     );
     const catchUpMs = performance.now() - t0;
     await cOffline.sync.settled(60_000);
-    const afterCatchUp = await centralDigest(client);
+    const afterCatchUp = await centralDigest(tables);
     const cDigest = digestOf(cOffline.store.allMembers());
     if (cDigest !== afterCatchUp.digest)
       throw new Error('catch-up: the cache differs from central');
@@ -681,10 +635,7 @@ export async function run(quick: boolean): Promise<void> {
     rOffline.start();
     await waitFor('replay', () => rOffline.store.outboxCounts().queued === 0, 300_000);
     const replayMs = performance.now() - r0;
-    const replayed = Number(
-      (await client.query("select count(*) as n from sales where bill_number like 'REPLAY-%'"))
-        .rows[0].n,
-    );
+    const replayed = await tables.salesWithBillPrefix('REPLAY-');
     if (replayed !== size.replaySales)
       throw new Error(`replay: ${replayed} of ${size.replaySales} sales at central`);
     cleanups.push(() => rOffline.stop());
@@ -701,7 +652,7 @@ export async function run(quick: boolean): Promise<void> {
     const locals = [a.core, b.core, cOffline, rOffline];
     await Promise.all(locals.map((core) => core.sync.settled(60_000)));
     const checked = await compareWithCentral(
-      client,
+      tables,
       locals.map((core) => digestOf(core.store.allMembers())),
       hosts,
     );
@@ -715,21 +666,18 @@ export async function run(quick: boolean): Promise<void> {
     await Promise.all(hosts.map((h) => h.call({ cmd: 'stop-terminals' })));
 
     // --- bootstrap and lookup ---------------------------------------------------------------
-    const existing = Number((await client.query('select count(*) as n from members')).rows[0].n);
+    const existing = await tables.memberCount();
     const extra = Math.max(0, size.bootstrapMembers - existing);
     say(
       `\nBootstrap: a new terminal receiving ${size.bootstrapMembers.toLocaleString('en-IN')} members while sales keep arriving`,
     );
-    await bulkMembers(client, size.catchUpChanges + 1_001, extra);
-    await client.query('analyze members');
+    await tables.bulkMembers(size.catchUpChanges + 1_001, extra);
     const allMobiles = Array.from({ length: 1_000 }, (_, i) =>
       bulkMobile(1 + Math.floor((i * (size.catchUpChanges + 1_000 + extra - 1)) / 1_000)),
     );
     const namePrefixes = ['aa', 'pri', 'roh', 'ana', 'vik', 'mee', 'arj', 'kav', 'अमि', 'सुनी'];
     await startLoad('http'); // the hosted terminals are stopped by now
-    const headAtStart = Number(
-      (await client.query('select head from change_seq where id = 1')).rows[0].head,
-    );
+    const headAtStart = await tables.head();
     const bootHost = startHost();
     hosts.push(bootHost);
     const boot = await bootHost.call<BootResult>({
@@ -771,23 +719,27 @@ export async function run(quick: boolean): Promise<void> {
     });
 
     // --- the bootstrapped terminal against central ------------------------------------------
-    const booted = await compareWithCentral(client, [], [bootHost]);
+    const booted = await compareWithCentral(tables, [], [bootHost]);
     say(
       `  the new terminal's cache equals central's ${booted.head.toLocaleString('en-IN')} changes: ${booted.equal === 1 ? 'yes' : 'NO'}`,
     );
     if (booted.equal !== 1) throw new Error('the bootstrapped cache differs from central');
     const verify = await execFileAsync(process.execPath, ['central/main.ts', 'verify'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        ...(db ? { DATABASE_URL: db.url } : { DATA_DIR: central.dataDir }),
+        LOG_LEVEL: 'warn',
+      },
     });
     say(`  central verify: ${verify.stdout.trim().split('\n').at(-1) ?? ''}`);
     figures.allCachesEqual = true;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await Promise.all(hosts.map((h) => h.call({ cmd: 'exit' }).catch(() => undefined)));
-    await client.end();
+    await tables.close();
     await central.stop();
-    await db.drop();
+    await db?.drop();
     fs.rmSync(central.dataDir, { recursive: true, force: true });
   }
   console.log(JSON.stringify(figures));
