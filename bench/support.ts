@@ -24,7 +24,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+/** An environment for a child process, without the variables given as undefined. */
+export function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined) kept[name] = value;
   return kept;

@@ -2,7 +2,8 @@
  * Replication between central and terminals on loopback: propagation, catch-up, bootstrap,
  * lookup and replay, each beside baselines measured in the same run (a bare Socket.IO relay,
  * PouchDB through express-pouchdb, RxDB with its memory storage). Central runs as its own
- * process on PostgreSQL; terminals run in child processes, except the measured ones.
+ * process on PostgreSQL (or on SQLite with SYNC_DB=sqlite); terminals run in child processes,
+ * except the measured ones.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
@@ -31,6 +32,7 @@ import {
   round,
   ROOT,
   startCentralProcess,
+  withoutUndefined,
 } from './support.ts';
 
 interface Sizes {
@@ -405,7 +407,8 @@ export async function run(quick: boolean): Promise<void> {
     const busyBefore = await centralBusy(central.url);
     const cpuGroups = {
       central: central.child.pid === undefined ? [] : [central.child.pid],
-      postgres: { comm: 'postgres' },
+      // On SQLite there is no PostgreSQL of central's to count (any other would be counted).
+      ...(dialect === 'pg' ? { postgres: { comm: 'postgres' } } : {}),
       hosts: hosts.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid])),
       bench: [process.pid],
     };
@@ -497,7 +500,7 @@ export async function run(quick: boolean): Promise<void> {
     );
     if (cpu) {
       say(
-        `  CPU while the samples ran, % of one core: central ${cpu.central}, PostgreSQL ${cpu.postgres}, hosted terminals ${cpu.hosts}, this process (A, B, probes) ${cpu.bench}; central ${centralCpuPerSaleUs} µs per sale`,
+        `  CPU while the samples ran, % of one core: central ${cpu.central},${dialect === 'pg' ? ` PostgreSQL ${cpu.postgres},` : ''} hosted terminals ${cpu.hosts}, this process (A, B, probes) ${cpu.bench}; central ${centralCpuPerSaleUs} µs per sale`,
       );
     }
     Object.assign(figures, {
@@ -526,7 +529,7 @@ export async function run(quick: boolean): Promise<void> {
       ...(cpu
         ? {
             centralCpuPct: cpu.central,
-            postgresCpuPct: cpu.postgres,
+            ...(dialect === 'pg' ? { postgresCpuPct: cpu.postgres } : {}),
             hostsCpuPct: cpu.hosts,
             benchCpuPct: cpu.bench,
             centralCpuPerSaleUs,
@@ -726,11 +729,13 @@ export async function run(quick: boolean): Promise<void> {
     if (booted.equal !== 1) throw new Error('the bootstrapped cache differs from central');
     const verify = await execFileAsync(process.execPath, ['central/main.ts', 'verify'], {
       cwd: ROOT,
-      env: {
+      // DATABASE_URL as central had it: unset on SQLite, even if this shell sets it.
+      env: withoutUndefined({
         ...process.env,
-        ...(db ? { DATABASE_URL: db.url } : { DATA_DIR: central.dataDir }),
+        DATABASE_URL: db?.url,
+        DATA_DIR: central.dataDir,
         LOG_LEVEL: 'warn',
-      },
+      }),
     });
     say(`  central verify: ${verify.stdout.trim().split('\n').at(-1) ?? ''}`);
     figures.allCachesEqual = true;
