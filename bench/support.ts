@@ -43,10 +43,10 @@ export async function startCentralProcess(env: Record<string, string | undefined
 }> {
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sl-bench-'));
-  const settings = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const defaults = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   const child = spawn(process.execPath, ['central/main.ts', 'serve'], {
     cwd: ROOT,
-    env: withoutUndefined({ ...process.env, ...settings, ...env, DATA_DIR: dataDir }),
+    env: withoutUndefined({ ...process.env, ...defaults, ...env, DATA_DIR: dataDir }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

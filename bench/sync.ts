@@ -13,12 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { TerminalCore } from '../terminal/core.ts';
 import { pairNewTerminal } from '../test/support/terminal.ts';
+import { openDb, type Db } from '../central/db/connect.ts';
+import { dbHead } from '../test/support/processes.ts';
 import {
+  balances,
+  bulkMembers,
   bulkMobile,
-  openPgTables,
-  openSqliteTables,
-  type CentralDialect,
-  type CentralTables,
+  flushCentralDb,
+  memberCount,
+  salesWithBillPrefix,
 } from './sync-central-db.ts';
 import { digestOf } from './sync-host.ts';
 import * as baselines from './sync-baselines.ts';
@@ -139,15 +142,15 @@ function startHost(): Host {
   };
 }
 
-function centralDialect(value: string | undefined): CentralDialect {
+function centralDialect(value: string | undefined): Db['dialect'] {
   if (value === undefined || value === '' || value === 'pg') return 'pg';
   if (value === 'sqlite') return 'sqlite';
   throw new Error(`SYNC_DB must be pg or sqlite, not ${value}`);
 }
 
-async function centralDigest(tables: CentralTables): Promise<{ head: number; digest: string }> {
-  const head = await tables.head();
-  return { head, digest: digestOf(await tables.balances()) };
+async function centralDigest(db: Db): Promise<{ head: number; digest: string }> {
+  const head = await dbHead(db.knex);
+  return { head, digest: digestOf(await balances(db)) };
 }
 
 /** Posts `count` sales over 32 keep-alive connections; throws on any refusal. */
@@ -187,14 +190,14 @@ async function postSales(
 
 /** How many of these caches (local digests and every host terminal's) equal central's. */
 async function compareWithCentral(
-  tables: CentralTables,
+  centralDb: Db,
   localDigests: string[],
   hosts: Host[],
 ): Promise<{ equal: number; all: number; head: number }> {
   const theirs = (
     await Promise.all(hosts.map((h) => h.call<{ digest: string }[]>({ cmd: 'digest' })))
   ).flat();
-  const truth = await centralDigest(tables);
+  const truth = await centralDigest(centralDb);
   const all = [...localDigests, ...theirs.map((t) => t.digest)];
   return { equal: all.filter((d) => d === truth.digest).length, all: all.length, head: truth.head };
 }
@@ -312,20 +315,24 @@ export async function run(quick: boolean): Promise<void> {
   // central process), instead of PostgreSQL (production).
   const dialect = centralDialect(process.env.SYNC_DB);
   figures.centralDb = dialect;
-  const db = dialect === 'pg' ? await createPgDatabase('sl_bench_sync') : undefined;
+  const pgDatabase = dialect === 'pg' ? await createPgDatabase('sl_bench_sync') : undefined;
   const central = await startCentralProcess({
-    DATABASE_URL: db?.url,
+    DATABASE_URL: pgDatabase?.url,
     DEMO_SEED: 'always',
     ...cpuProfileInto(process.env.SYNC_CENTRAL_PROFILE_DIR),
   });
-  const tables = db ? await openPgTables(db.url) : openSqliteTables(central.dataDir);
+  // Central's database, opened beside it as central opens it, to seed and check.
+  const centralDb = openDb({
+    ...(pgDatabase ? { databaseUrl: pgDatabase.url } : {}),
+    dataDir: central.dataDir,
+  });
   say(`central's database: ${dialect === 'pg' ? 'PostgreSQL' : 'SQLite'}`);
   const hosts: Host[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const token = await login(central.url);
     // Members the propagation and catch-up phases use (bulk, balance 0).
-    await tables.bulkMembers(1, size.catchUpChanges + 1_000);
+    await bulkMembers(centralDb, 1, size.catchUpChanges + 1_000);
     const probeMobiles = Array.from({ length: 1_000 }, (_, i) =>
       bulkMobile(size.catchUpChanges + 1 + i),
     );
@@ -393,7 +400,7 @@ export async function run(quick: boolean): Promise<void> {
     // The setup wrote 11,000 members into 50 caches and central's tables: flushed now, or the
     // kernel writes it back (bursts of 200 MB/s in /proc/diskstats) in the measured seconds.
     try {
-      await tables.flush();
+      await flushCentralDb(centralDb);
       execFileSync('sync');
     } catch (error) {
       say(`  (setup's writes not flushed first: ${(error as Error).message})`);
@@ -540,7 +547,7 @@ export async function run(quick: boolean): Promise<void> {
     if (only === 'propagation') {
       await Promise.all([a.core.sync.settled(60_000), b.core.sync.settled(60_000)]);
       const checked = await compareWithCentral(
-        tables,
+        centralDb,
         [a.core, b.core].map((core) => digestOf(core.store.allMembers())),
         hosts,
       );
@@ -575,7 +582,7 @@ export async function run(quick: boolean): Promise<void> {
         lines: [{ sku: 'O', categoryCode: 'APPL', quantity: 1, amountPaise: 50_000 }],
       });
     }
-    const headBefore = await tables.head();
+    const headBefore = await dbHead(centralDb.knex);
     const t0 = performance.now();
     cOffline.start();
     await waitFor(
@@ -587,7 +594,7 @@ export async function run(quick: boolean): Promise<void> {
     );
     const catchUpMs = performance.now() - t0;
     await cOffline.sync.settled(60_000);
-    const afterCatchUp = await centralDigest(tables);
+    const afterCatchUp = await centralDigest(centralDb);
     const cDigest = digestOf(cOffline.store.allMembers());
     if (cDigest !== afterCatchUp.digest)
       throw new Error('catch-up: the cache differs from central');
@@ -638,7 +645,7 @@ export async function run(quick: boolean): Promise<void> {
     rOffline.start();
     await waitFor('replay', () => rOffline.store.outboxCounts().queued === 0, 300_000);
     const replayMs = performance.now() - r0;
-    const replayed = await tables.salesWithBillPrefix('REPLAY-');
+    const replayed = await salesWithBillPrefix(centralDb, 'REPLAY-');
     if (replayed !== size.replaySales)
       throw new Error(`replay: ${replayed} of ${size.replaySales} sales at central`);
     cleanups.push(() => rOffline.stop());
@@ -655,7 +662,7 @@ export async function run(quick: boolean): Promise<void> {
     const locals = [a.core, b.core, cOffline, rOffline];
     await Promise.all(locals.map((core) => core.sync.settled(60_000)));
     const checked = await compareWithCentral(
-      tables,
+      centralDb,
       locals.map((core) => digestOf(core.store.allMembers())),
       hosts,
     );
@@ -669,18 +676,18 @@ export async function run(quick: boolean): Promise<void> {
     await Promise.all(hosts.map((h) => h.call({ cmd: 'stop-terminals' })));
 
     // --- bootstrap and lookup ---------------------------------------------------------------
-    const existing = await tables.memberCount();
+    const existing = await memberCount(centralDb);
     const extra = Math.max(0, size.bootstrapMembers - existing);
     say(
       `\nBootstrap: a new terminal receiving ${size.bootstrapMembers.toLocaleString('en-IN')} members while sales keep arriving`,
     );
-    await tables.bulkMembers(size.catchUpChanges + 1_001, extra);
+    await bulkMembers(centralDb, size.catchUpChanges + 1_001, extra);
     const allMobiles = Array.from({ length: 1_000 }, (_, i) =>
       bulkMobile(1 + Math.floor((i * (size.catchUpChanges + 1_000 + extra - 1)) / 1_000)),
     );
     const namePrefixes = ['aa', 'pri', 'roh', 'ana', 'vik', 'mee', 'arj', 'kav', 'अमि', 'सुनी'];
     await startLoad('http'); // the hosted terminals are stopped by now
-    const headAtStart = await tables.head();
+    const headAtStart = await dbHead(centralDb.knex);
     const bootHost = startHost();
     hosts.push(bootHost);
     const boot = await bootHost.call<BootResult>({
@@ -722,7 +729,7 @@ export async function run(quick: boolean): Promise<void> {
     });
 
     // --- the bootstrapped terminal against central ------------------------------------------
-    const booted = await compareWithCentral(tables, [], [bootHost]);
+    const booted = await compareWithCentral(centralDb, [], [bootHost]);
     say(
       `  the new terminal's cache equals central's ${booted.head.toLocaleString('en-IN')} changes: ${booted.equal === 1 ? 'yes' : 'NO'}`,
     );
@@ -732,7 +739,7 @@ export async function run(quick: boolean): Promise<void> {
       // DATABASE_URL as central had it: unset on SQLite, even if this shell sets it.
       env: withoutUndefined({
         ...process.env,
-        DATABASE_URL: db?.url,
+        DATABASE_URL: pgDatabase?.url,
         DATA_DIR: central.dataDir,
         LOG_LEVEL: 'warn',
       }),
@@ -742,9 +749,9 @@ export async function run(quick: boolean): Promise<void> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await Promise.all(hosts.map((h) => h.call({ cmd: 'exit' }).catch(() => undefined)));
-    await tables.close();
+    await centralDb.knex.destroy();
     await central.stop();
-    await db?.drop();
+    await pgDatabase?.drop();
     fs.rmSync(central.dataDir, { recursive: true, force: true });
   }
   console.log(JSON.stringify(figures));
